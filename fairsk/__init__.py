@@ -1,0 +1,25 @@
+"""fairsk: scikit-learn classifiers trained under fairness constraints.
+
+PyTorch networks trained with stochastic constrained-optimisation algorithms
+(SSL-ALM, ALM, switching subgradient, stochastic ghost SQP and baselines), usable in
+Pipelines and grid searches, evaluated with fairlearn's metrics.
+"""
+
+from ._version import __version__
+from .constraints import Constraint, Statistic
+from .estimators import (
+    ALMClassifier,
+    PenaltyClassifier,
+    SSLALMClassifier,
+    UnconstrainedClassifier,
+)
+
+__all__ = [
+    "ALMClassifier",
+    "Constraint",
+    "PenaltyClassifier",
+    "SSLALMClassifier",
+    "Statistic",
+    "UnconstrainedClassifier",
+    "__version__",
+]

@@ -1,0 +1,113 @@
+"""The interface every update rule implements.
+
+An algorithm is a :class:`torch.nn.Module` so that its state (multipliers, slack
+variables, anchors, counters, the random generator's state) lives in buffers and
+round-trips through ``state_dict()`` -- skorch saves it with ``f_algorithm``,
+moves it between devices and pickles it -- as :mod:`torch.optim` optimizers do with
+theirs. It knows nothing of scikit-learn: the engine binds it to a
+:class:`~fairsk.problem.FairProblem` and the primal optimizer, then calls
+:meth:`Algorithm.step` once per minibatch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from ..problem import FairProblem
+
+__all__ = ["Algorithm"]
+
+
+class Algorithm(nn.Module):
+    """Base class of the update rules.
+
+    Parameters
+    ----------
+    n_constraints : int
+        Number of inequality rows ``m`` of the compiled constraints.
+    param_shapes : sequence of torch.Size
+        Shapes of the model's parameters (for per-parameter state such as anchors).
+
+    Notes
+    -----
+    Subclasses implement :meth:`step`, which must not synchronise with the host
+    (no ``.item()``, no Python branching on tensor values) so that training on a
+    GPU is not stalled; per-epoch summaries are accumulated on the device and read
+    once in :meth:`end_epoch`.
+    """
+
+    #: Whether the algorithm needs constraint samples (False for plain training).
+    uses_constraints = True
+
+    def __init__(self, n_constraints: int, param_shapes: Sequence[torch.Size] = ()):
+        super().__init__()
+        self.n_constraints = int(n_constraints)
+        self.register_buffer("rng_state", torch.zeros(0, dtype=torch.uint8))
+        self.register_buffer("n_steps", torch.zeros((), dtype=torch.long))
+        self.register_buffer("_loss_sum", torch.zeros(()), persistent=False)
+        self.register_buffer("_epoch_steps", torch.zeros(()), persistent=False)
+        self.problem: FairProblem | None = None
+        self.optimizer: torch.optim.Optimizer | None = None
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # The generator's state has a device-dependent length (CPU and CUDA
+        # generators differ), so resize the buffer before the in-place copy.
+        key = prefix + "rng_state"
+        if key in state_dict:
+            self.rng_state = torch.zeros_like(
+                state_dict[key], device=self.n_steps.device
+            )
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    # -- binding ---------------------------------------------------------------
+    def bind(self, problem: FairProblem, optimizer: torch.optim.Optimizer) -> None:
+        """Attach the problem and the primal optimizer before an epoch loop."""
+        self.problem = problem
+        self.optimizer = optimizer
+        self.params = [p for g in optimizer.param_groups for p in g["params"]]
+
+    def unbind(self) -> None:
+        """Drop references to the training data (before pickling or saving)."""
+        self.problem = None
+        self.optimizer = None
+        self.params = None
+
+    @property
+    def lr(self) -> float:
+        """Current primal step size (an LRScheduler may change it)."""
+        return self.optimizer.param_groups[0]["lr"]
+
+    # -- the step --------------------------------------------------------------
+    def step(self, idx: torch.Tensor) -> torch.Tensor:
+        """Run one update on the objective minibatch ``idx``; return its loss."""
+        raise NotImplementedError
+
+    def _primal_step(self, loss: torch.Tensor) -> None:
+        """Backpropagate ``loss`` and take the primal optimizer's step."""
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+
+    def _count(self, f: torch.Tensor) -> None:
+        """Accumulate the minibatch objective for the epoch's mean train loss."""
+        self._loss_sum += f.detach()
+        self._epoch_steps += 1
+
+    # -- per-epoch summaries ---------------------------------------------------
+    def start_epoch(self) -> None:
+        """Reset the device-side accumulators."""
+        self._loss_sum.zero_()
+        self._epoch_steps.zero_()
+
+    def end_epoch(self) -> dict:
+        """Return this epoch's summary for the history (one host sync)."""
+        self.n_steps += self._epoch_steps.long()
+        steps = max(float(self._epoch_steps), 1.0)
+        return {"train_loss": float(self._loss_sum) / steps}
+
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        """Tensors whose finiteness the engine checks after each epoch."""
+        return {}

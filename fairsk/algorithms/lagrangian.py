@@ -1,0 +1,175 @@
+r"""Stochastic smoothed linearized augmented Lagrangian (SSL-ALM), and ALM.
+
+Huang, Zhang & Alacaoglu (2025), *Stochastic Smoothed Primal-Dual Algorithms for
+Nonconvex Optimization with Linear Inequality Constraints*, arXiv:2504.07607; as
+benchmarked by Kliachkin et al. (2025), arXiv:2507.04033.
+
+Slack variables :math:`s \ge 0` turn the inequalities into equalities
+:math:`\tilde c(x) = c(\theta) + s = 0` over :math:`x = (\theta, s)`. With anchor
+:math:`z_0 = x_0` and multipliers :math:`\lambda_0 = 0`, each step
+
+1. draws a constraint sample :math:`\zeta^1` and ascends
+   :math:`\lambda \leftarrow \lambda + \eta\,\tilde c(x; \zeta^1)`; safeguard: every
+   :math:`\lambda_j \ge \lambda_{\max}` is reset to 0;
+2. draws an objective minibatch :math:`\xi`, :math:`g = \nabla f(\theta; \xi)`
+   (zero for :math:`s`);
+3. forms :math:`J`, the Jacobian of :math:`\tilde c(x; \zeta^1)` (row *j*:
+   :math:`[\nabla_\theta c_j, e_j]`);
+4. draws an independent constraint sample :math:`\zeta^2` and evaluates
+   :math:`\tilde c_2 = \tilde c(x; \zeta^2)` without gradient;
+5. :math:`G = g + J^\top\lambda + \rho J^\top \tilde c_2 + \mu (x - z)`;
+6. :math:`x \leftarrow \Pi_{s \ge 0}(x - \tau G)`,
+   :math:`z \leftarrow z + \beta (x_{\text{old}} - z)`.
+
+Steps 2–5 cost one forward and one backward pass: :math:`G_\theta` is the gradient of
+the scalar :math:`f(\theta;\xi) + (\lambda + \rho\tilde c_2)^\top c(\theta;\zeta^1)`
+(the weights held constant), computed over the objective minibatch and both
+constraint samples stacked together, and :math:`G_s = \lambda + \rho\tilde c_2 +
+\mu(s - z_s)`. ALM is the same method with :math:`\mu = 0, \beta = 1` (no smoothing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from .base import Algorithm
+
+__all__ = ["SSLALM"]
+
+
+class SSLALM(Algorithm):
+    r"""SSL-ALM update rule (ALM when ``smoothing=0`` and ``anchor_rate=1``).
+
+    Parameters
+    ----------
+    n_constraints : int
+        Number of constraint rows ``m``.
+    param_shapes : sequence of torch.Size
+        Shapes of the model parameters (the anchor :math:`z_\theta` mirrors them).
+    dual_lr : float, default=0.05
+        :math:`\eta`, the multiplier step.
+    penalty : float, default=1.0
+        :math:`\rho`, the augmented-Lagrangian penalty.
+    smoothing : float, default=2.0
+        :math:`\mu`, the weight of the proximal term pulling ``x`` to the anchor.
+    anchor_rate : float, default=0.5
+        :math:`\beta`, how fast the anchor follows the iterate.
+    multiplier_max : float, default=10.0
+        :math:`\lambda_{\max}`, the safeguard threshold.
+
+    Attributes
+    ----------
+    multipliers : torch.Tensor of shape (m,)
+        :math:`\lambda`.
+    slack : torch.Tensor of shape (m,)
+        :math:`s`.
+
+    Examples
+    --------
+    >>> alg = SSLALM(2, [])
+    >>> alg.multipliers.tolist(), alg.slack.tolist()
+    ([0.0, 0.0], [0.0, 0.0])
+    """
+
+    def __init__(
+        self,
+        n_constraints: int,
+        param_shapes: Sequence[torch.Size] = (),
+        *,
+        dual_lr: float = 0.05,
+        penalty: float = 1.0,
+        smoothing: float = 2.0,
+        anchor_rate: float = 0.5,
+        multiplier_max: float = 10.0,
+    ):
+        super().__init__(n_constraints, param_shapes)
+        self.dual_lr = float(dual_lr)
+        self.penalty = float(penalty)
+        self.smoothing = float(smoothing)
+        self.anchor_rate = float(anchor_rate)
+        self.multiplier_max = float(multiplier_max)
+        m = self.n_constraints
+        self.register_buffer("multipliers", torch.zeros(m))
+        self.register_buffer("slack", torch.zeros(m))
+        self.register_buffer("anchor_slack", torch.zeros(m))
+        self.register_buffer("initialized", torch.zeros((), dtype=torch.bool))
+        self._smoothed = self.smoothing != 0.0
+        self.anchors = []
+        if self._smoothed:
+            for i, shape in enumerate(param_shapes):
+                self.register_buffer(f"anchor_{i}", torch.zeros(shape))
+            self.anchors = [
+                getattr(self, f"anchor_{i}") for i in range(len(param_shapes))
+            ]
+        self.register_buffer("_c_sum", torch.zeros(m), persistent=False)
+
+    def _apply(self, fn, recurse=True):
+        # Keep the list of anchors pointing at the (moved) buffers.
+        out = super()._apply(fn, recurse)
+        if self._smoothed:
+            self.anchors = [
+                getattr(self, f"anchor_{i}") for i in range(len(self.anchors))
+            ]
+        return out
+
+    def bind(self, problem, optimizer) -> None:
+        """Attach, and on the first call set the anchor ``z_0 = x_0``."""
+        super().bind(problem, optimizer)
+        if not bool(self.initialized):
+            with torch.no_grad():
+                if self._smoothed:
+                    torch._foreach_copy_(self.anchors, self.params)
+                self.anchor_slack.copy_(self.slack)
+            self.initialized.fill_(True)
+
+    def step(self, idx: torch.Tensor) -> torch.Tensor:
+        """One SSL-ALM step (see the module docstring for the six stages)."""
+        f, c = self.problem.objective_and_constraints(idx, 2)
+        c1 = c[0]
+        with torch.no_grad():
+            s = self.slack
+            lam = self.multipliers
+            lam.add_(c1.detach() + s, alpha=self.dual_lr)  # 1. dual ascent
+            lam.masked_fill_(lam >= self.multiplier_max, 0.0)  # safeguard
+            weight = lam + self.penalty * (c[1].detach() + s)  # λ + ρ c̃₂
+        loss = f + torch.dot(weight, c1)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()  # 2-5: G_θ without the proximal term
+        with torch.no_grad():
+            tau = self.lr
+            grad_s = weight
+            if self._smoothed:
+                mu = self.smoothing
+                grads = [p.grad for p in self.params]
+                torch._foreach_add_(
+                    grads, torch._foreach_sub(self.params, self.anchors), alpha=mu
+                )
+                grad_s = weight + mu * (s - self.anchor_slack)
+                # 6. z ← z + β (x_old − z), before x moves.
+                torch._foreach_lerp_(self.anchors, self.params, self.anchor_rate)
+                self.anchor_slack.lerp_(s, self.anchor_rate)
+            self.optimizer.step()  # θ ← θ − τ G_θ
+            s.sub_(grad_s, alpha=tau).clamp_(min=0.0)  # s ← Π_{s≥0}(s − τ G_s)
+            self._c_sum += c1.detach()
+        self._count(f)
+        return f
+
+    def start_epoch(self) -> None:
+        """Reset the accumulators."""
+        super().start_epoch()
+        self._c_sum.zero_()
+
+    def end_epoch(self) -> dict:
+        """Summary: mean minibatch loss and constraints, multipliers, slack."""
+        steps = max(float(self._epoch_steps), 1.0)
+        out = super().end_epoch()
+        out["train_constraints"] = (self._c_sum / steps).tolist()
+        out["multipliers"] = self.multipliers.tolist()
+        out["slack"] = self.slack.tolist()
+        return out
+
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        """Multipliers and slack must stay finite."""
+        return {"multipliers": self.multipliers, "slack": self.slack}

@@ -1,0 +1,600 @@
+r"""Fairness constraints: group statistics, how groups are compared, and their bounds.
+
+Every constraint fairsk trains under is *linear in per-cell means*. A cell is a
+(group, label) pair; a per-sample **quantity** :math:`q(\ell, y)` of the logit
+:math:`\ell` and label :math:`y` (the BCE loss, a positive score, an error) is
+averaged within each cell, giving the matrix :math:`M_{(g,y),q}`. A group
+**statistic** is a fixed mixture of its cells,
+
+.. math::
+
+    S_g = \sum_{y\in\{0,1\}} \pi_{g,y} \, M_{(g,y),q}, \qquad
+    \pi_{g,y} = \begin{cases} P(y \mid g) & \text{unconditional (loss, positive
+    rate, error rate)} \\ [y = y^*] & \text{conditional on } y = y^*
+    \text{ (TPR: } y^*=1\text{, FPR: } y^*=0) \end{cases}
+
+and a constraint compares statistics across groups with a linear inequality
+:math:`k_j^\top \operatorname{vec}(M) - b_j \le 0`:
+
+- ``kind="difference"``: :math:`\pm(S_a - S_b) - \delta \le 0` for each pair
+  (``pairing="one_vs_each"``) or :math:`\pm(S_g - S_{\text{pop}}) - \delta \le 0`
+  with the population statistic :math:`S_{\text{pop}} = \sum_g P(g\mid\text{cond})
+  S_g` (``pairing="one_vs_mean"``);
+- ``kind="ratio"`` (fairlearn's ``ratio_bound``, :math:`\min/\max \ge r`):
+  :math:`r S_b - S_a \le 0` for every ordered pair (or against the population);
+- ``kind="upper"`` (bounded group loss): :math:`S_g - \delta \le 0`.
+
+Because the map is linear, a minibatch that holds ``k`` samples of each cell gives
+an unbiased estimate of every constraint at once (one matrix product), no batch can
+miss a group, and the same matrix applied to exact full-data cell means gives the
+reported values. Training uses smooth quantities (sigmoid scores); reports use hard
+predictions (``logit > 0``), as fairlearn's metrics do.
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from numbers import Real
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+__all__ = [
+    "CONSTRAINTS",
+    "STATISTICS",
+    "CompiledConstraints",
+    "Constraint",
+    "Quantity",
+    "Statistic",
+    "compile_constraints",
+    "make_constraints",
+]
+
+QuantityFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def bce_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Per-sample binary cross-entropy of ``logits`` against labels ``y``."""
+    return F.binary_cross_entropy_with_logits(logits, y, reduction="none")
+
+
+def positive_score(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    r"""Smooth positive prediction :math:`\sigma(\ell)`."""
+    return torch.sigmoid(logits)
+
+
+def hard_positive(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    r"""Hard positive prediction :math:`[\ell > 0]` (probability above 0.5)."""
+    return (logits > 0).to(logits.dtype)
+
+
+def smooth_error(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    r"""Smooth error :math:`\sigma((1 - 2y)\ell)`: the wrong class's score."""
+    return torch.sigmoid((1 - 2 * y) * logits)
+
+
+def hard_error(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    r"""Hard error :math:`[[\ell > 0] \ne y]`."""
+    return ((logits > 0).to(logits.dtype) != y).to(logits.dtype)
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A per-sample quantity averaged within cells.
+
+    Parameters
+    ----------
+    name : str
+        Unique name; quantities with the same name are computed once per step.
+    fn : callable ``(logits, y) -> tensor``
+        Differentiable version, used for training.
+    hard_fn : callable or None
+        Version on hard predictions, used for reported violations; ``None`` reuses
+        ``fn`` (as for the loss, which is reported as is).
+
+    Examples
+    --------
+    >>> import torch
+    >>> q = Quantity("score", positive_score, hard_positive)
+    >>> q.hard_fn(torch.tensor([-1.0, 2.0]), torch.tensor([0.0, 1.0])).tolist()
+    [0.0, 1.0]
+    """
+
+    name: str
+    fn: QuantityFn
+    hard_fn: QuantityFn | None = None
+
+    def evaluate(self, logits: torch.Tensor, y: torch.Tensor, hard: bool = False):
+        """Return the quantity of each sample (hard or smooth)."""
+        fn = self.hard_fn if hard and self.hard_fn is not None else self.fn
+        return fn(logits, y)
+
+
+LOSS = Quantity("loss", bce_loss)
+SCORE = Quantity("score", positive_score, hard_positive)
+ERROR = Quantity("error", smooth_error, hard_error)
+
+
+@dataclass(frozen=True)
+class Statistic:
+    """A group statistic: the mean of a quantity, optionally among one label.
+
+    Parameters
+    ----------
+    name : str
+        Name used in reports (``"true_positive_rate"``).
+    quantity : Quantity
+        What is averaged.
+    label : {None, 0, 1}
+        ``None`` averages over the whole group; ``1`` over its positives (TPR),
+        ``0`` over its negatives (FPR).
+
+    Examples
+    --------
+    >>> STATISTICS["true_positive_rate"].label
+    1
+    """
+
+    name: str
+    quantity: Quantity
+    label: int | None = None
+
+
+STATISTICS: dict[str, Statistic] = {
+    "loss": Statistic("loss", LOSS),
+    "positive_rate": Statistic("positive_rate", SCORE),
+    "true_positive_rate": Statistic("true_positive_rate", SCORE, 1),
+    "false_positive_rate": Statistic("false_positive_rate", SCORE, 0),
+    "error_rate": Statistic("error_rate", ERROR),
+}
+
+_KINDS = ("difference", "ratio", "upper")
+_PAIRINGS = ("auto", "one_vs_mean", "one_vs_each")
+
+
+class Constraint:
+    r"""A fairness constraint on group statistics, with its bound.
+
+    Parameters
+    ----------
+    statistics : str, Statistic or sequence of them
+        What is compared across groups (names from :data:`STATISTICS`).
+    bound : float or None, default=None
+        :math:`\delta` for ``"difference"`` and ``"upper"``, :math:`r` for
+        ``"ratio"``. ``None`` takes the estimator's ``bound``.
+    kind : {"difference", "ratio", "upper"}, default="difference"
+        How statistics are compared (see the module docstring).
+    pairing : {"auto", "one_vs_mean", "one_vs_each"}, default="auto"
+        Which groups are compared: every pair, or each group against the whole
+        population. ``"auto"`` is ``"one_vs_each"`` for two groups (the paper's
+        :math:`|L_a - L_b| \le \delta`) and ``"one_vs_mean"`` otherwise.
+    name : str or None
+        Name in reports; defaults to the statistics' names.
+
+    Examples
+    --------
+    >>> c = Constraint("positive_rate", bound=0.05, pairing="one_vs_mean")
+    >>> c.name, c.kind
+    ('positive_rate_difference', 'difference')
+    """
+
+    def __init__(
+        self,
+        statistics: str | Statistic | Sequence[str | Statistic],
+        bound: float | None = None,
+        *,
+        kind: str = "difference",
+        pairing: str = "auto",
+        name: str | None = None,
+    ):
+        if isinstance(statistics, str | Statistic):
+            statistics = [statistics]
+        stats = []
+        for s in statistics:
+            if isinstance(s, str):
+                if s not in STATISTICS:
+                    raise ValueError(
+                        f"Unknown statistic {s!r}; expected one of "
+                        f"{sorted(STATISTICS)} or a Statistic."
+                    )
+                s = STATISTICS[s]
+            if not isinstance(s, Statistic):
+                raise TypeError(f"Expected a statistic name or Statistic, got {s!r}.")
+            stats.append(s)
+        if not stats:
+            raise ValueError("A Constraint needs at least one statistic.")
+        if kind not in _KINDS:
+            raise ValueError(f"kind must be one of {_KINDS}, got {kind!r}.")
+        if pairing not in _PAIRINGS:
+            raise ValueError(f"pairing must be one of {_PAIRINGS}, got {pairing!r}.")
+        self.statistics = tuple(stats)
+        self.bound = bound
+        self.kind = kind
+        self.pairing = pairing
+        self.name = name or "+".join(s.name for s in stats) + f"_{kind}"
+
+    def __repr__(self) -> str:
+        stats = [s.name for s in self.statistics]
+        return (
+            f"Constraint({stats}, bound={self.bound}, kind={self.kind!r}, "
+            f"pairing={self.pairing!r}, name={self.name!r})"
+        )
+
+    def with_defaults(self, bound: float | None, pairing: str) -> Constraint:
+        """Return a copy whose unset bound and ``"auto"`` pairing are filled in."""
+        return Constraint(
+            self.statistics,
+            self.bound if self.bound is not None else bound,
+            kind=self.kind,
+            pairing=pairing if self.pairing == "auto" else self.pairing,
+            name=self.name,
+        )
+
+    def check_bound(self) -> None:
+        """Raise ValueError when the bound is outside the range its kind allows."""
+        b = self.bound
+        if not isinstance(b, Real) or isinstance(b, bool) or not np.isfinite(b):
+            raise ValueError(
+                f"bound for {self.name!r} must be a finite number, got {b!r}."
+            )
+        is_rate = all(s.quantity.name != "loss" for s in self.statistics)
+        if self.kind == "ratio":
+            if not 0 < b <= 1:
+                raise ValueError(
+                    f"bound for the ratio constraint {self.name!r} is min/max >= r "
+                    f"and must be in (0, 1], got {b}."
+                )
+        elif b < 0:
+            raise ValueError(f"bound for {self.name!r} must be >= 0, got {b}.")
+        elif is_rate and b >= 1:
+            raise ValueError(
+                f"bound for {self.name!r} compares rates, which differ by less than 1; "
+                f"a bound >= 1 is vacuous (got {b}). Use a value in [0, 1)."
+            )
+        elif self.kind == "upper" and b == 0:
+            raise ValueError(
+                f"bound for {self.name!r} is an upper bound on a loss and must be > 0."
+            )
+
+
+#: String shortcuts for constraints, named as in fairlearn where it has one.
+CONSTRAINTS: dict[str, dict] = {
+    "loss_gap": {"statistics": "loss"},
+    "demographic_parity": {"statistics": "positive_rate"},
+    "equal_opportunity": {"statistics": "true_positive_rate"},
+    "equalized_odds": {"statistics": ("true_positive_rate", "false_positive_rate")},
+    "error_rate_parity": {"statistics": "error_rate"},
+    "bounded_group_loss": {"statistics": "loss", "kind": "upper"},
+    "demographic_parity_ratio": {"statistics": "positive_rate", "kind": "ratio"},
+    "equal_opportunity_ratio": {"statistics": "true_positive_rate", "kind": "ratio"},
+    "equalized_odds_ratio": {
+        "statistics": ("true_positive_rate", "false_positive_rate"),
+        "kind": "ratio",
+    },
+    "error_rate_ratio": {"statistics": "error_rate", "kind": "ratio"},
+}
+
+
+def make_constraints(
+    constraint, bound: float | Sequence[float] | None, pairing: str = "auto"
+) -> list[Constraint]:
+    """Turn an estimator's ``constraint`` / ``bound`` / ``pairing`` into Constraints.
+
+    Parameters
+    ----------
+    constraint : str, Constraint or list of them
+        Names from :data:`CONSTRAINTS` or Constraint objects.
+    bound : float or list of float
+        Bound of each constraint whose own bound is unset (one per constraint
+        when a list).
+    pairing : str
+        Pairing for constraints whose own pairing is ``"auto"``.
+
+    Returns
+    -------
+    list of Constraint
+        With bounds filled in and checked.
+
+    Examples
+    --------
+    >>> [c.name for c in make_constraints("loss_gap", 0.005)]
+    ['loss_gap']
+    """
+    items = constraint if isinstance(constraint, list | tuple) else [constraint]
+    if not items:
+        raise ValueError("constraint is empty; pass a name or a Constraint.")
+    bounds = list(bound) if isinstance(bound, list | tuple) else [bound] * len(items)
+    if len(bounds) != len(items):
+        raise ValueError(
+            f"bound has {len(bounds)} values for {len(items)} constraints; "
+            "pass one bound per constraint or a single number."
+        )
+    if pairing not in _PAIRINGS:
+        raise ValueError(f"pairing must be one of {_PAIRINGS}, got {pairing!r}.")
+    out = []
+    for item, b in zip(items, bounds, strict=True):
+        if isinstance(item, str):
+            if item not in CONSTRAINTS:
+                raise ValueError(
+                    f"Unknown constraint {item!r}; expected one of "
+                    f"{sorted(CONSTRAINTS)} or a fairsk.Constraint."
+                )
+            item = Constraint(name=item, **CONSTRAINTS[item])
+        elif not isinstance(item, Constraint):
+            raise TypeError(
+                f"constraint must be a name or a fairsk.Constraint, got {item!r}."
+            )
+        c = item.with_defaults(b, pairing)
+        if c.bound is None:
+            raise ValueError(f"No bound given for constraint {c.name!r}.")
+        c.check_bound()
+        out.append(c)
+    return out
+
+
+@dataclass
+class CompiledConstraints:
+    """Constraints compiled against the groups of one training set.
+
+    Attributes
+    ----------
+    quantities : list of Quantity
+        The quantities averaged per cell, in column order.
+    cells : numpy.ndarray of shape (n_cells, 2)
+        ``(group code, label)`` of each sampled cell, in row order of ``M``.
+    K : numpy.ndarray of shape (n_constraints, n_cells * n_quantities)
+        Constraint rows: ``c = K @ vec(M) - b``.
+    b : numpy.ndarray of shape (n_constraints,)
+        Right-hand sides.
+    A : numpy.ndarray of shape (n_group_stats, n_cells * n_quantities)
+        Group statistics: ``S = A @ vec(M)``.
+    row_names : list of str
+        One readable name per constraint row.
+    stat_index : list of tuple
+        ``(constraint index, statistic name, group code or "pop")`` of each row of A.
+    constraints : list of Constraint
+        The constraints, bounds filled in.
+    group_names : list
+        Group label of each code.
+    """
+
+    quantities: list
+    cells: np.ndarray
+    K: np.ndarray
+    b: np.ndarray
+    A: np.ndarray
+    row_names: list
+    stat_index: list
+    constraints: list
+    group_names: list
+
+    @property
+    def n_constraints(self) -> int:
+        """Number of inequality rows."""
+        return len(self.b)
+
+    def quantity_matrix(self, logits, y, hard: bool = False) -> torch.Tensor:
+        """Stack every quantity of each sample into shape ``(n, n_quantities)``."""
+        return torch.stack([q.evaluate(logits, y, hard) for q in self.quantities], -1)
+
+    def cell_means(self, Q: torch.Tensor, cell: torch.Tensor, weight=None):
+        """Exact weighted mean of each quantity within each cell (full data).
+
+        ``cell`` holds, per sample, its row in :attr:`cells` or ``-1`` when the cell
+        is not used by any constraint.
+        """
+        n_cells = len(self.cells)
+        keep = cell >= 0
+        Q, cell = Q[keep], cell[keep]
+        w = torch.ones_like(Q[:, 0]) if weight is None else weight[keep].to(Q.dtype)
+        sums = Q.new_zeros(n_cells, Q.shape[1]).index_add_(0, cell, Q * w[:, None])
+        mass = Q.new_zeros(n_cells).index_add_(0, cell, w)
+        return sums / mass.clamp_min(torch.finfo(Q.dtype).tiny)[:, None]
+
+    def values(self, M: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """Return constraint rows ``c`` and group statistics ``S`` from cell means."""
+        flat = M.reshape(-1).detach().cpu().double().numpy()
+        return self.K @ flat - self.b, self.A @ flat
+
+    def report(self, S: np.ndarray) -> list[dict]:
+        """Summarise each constraint from group statistics ``S``.
+
+        Returns one dict per constraint with ``name``, ``kind``, ``bound``, ``value``
+        (largest gap, smallest ratio, or largest group statistic) and ``violation``
+        (how far ``value`` is on the wrong side of ``bound``; ``<= 0`` is feasible).
+        """
+        out = []
+        for ci, con in enumerate(self.constraints):
+            value = -np.inf if con.kind != "ratio" else np.inf
+            for stat in con.statistics:
+                rows = [
+                    (g, S[i])
+                    for i, (c_idx, name, g) in enumerate(self.stat_index)
+                    if c_idx == ci and name == stat.name
+                ]
+                groups = np.array([v for g, v in rows if g != "pop"])
+                pop = [v for g, v in rows if g == "pop"]
+                if len(groups) == 0:
+                    continue
+                if con.kind == "upper":
+                    value = max(value, groups.max())
+                elif con.pairing == "one_vs_each":
+                    if con.kind == "difference":
+                        value = max(value, groups.max() - groups.min())
+                    else:
+                        value = min(value, _safe_ratio(groups.min(), groups.max()))
+                else:
+                    p = pop[0]
+                    if con.kind == "difference":
+                        value = max(value, np.abs(groups - p).max())
+                    else:
+                        ratios = [
+                            min(_safe_ratio(v, p), _safe_ratio(p, v)) for v in groups
+                        ]
+                        value = min(value, min(ratios))
+            violation = con.bound - value if con.kind == "ratio" else value - con.bound
+            out.append(
+                {
+                    "name": con.name,
+                    "kind": con.kind,
+                    "bound": float(con.bound),
+                    "value": float(value),
+                    "violation": float(violation),
+                }
+            )
+        return out
+
+
+def _safe_ratio(a: float, b: float) -> float:
+    if b == 0:
+        return 1.0 if a == 0 else 0.0
+    return float(a / b)
+
+
+def compile_constraints(
+    constraints: list[Constraint],
+    cell_mass: np.ndarray,
+    group_names: Sequence,
+) -> CompiledConstraints:
+    """Compile constraints into the linear maps ``K``, ``b`` and ``A``.
+
+    Parameters
+    ----------
+    constraints : list of Constraint
+        From :func:`make_constraints`.
+    cell_mass : numpy.ndarray of shape (n_groups, 2)
+        Total sample weight of each (group, label) cell in the training data.
+    group_names : sequence
+        Group label of each code (for row names and warnings).
+
+    Returns
+    -------
+    CompiledConstraints
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cc = compile_constraints(make_constraints("loss_gap", 0.01),
+    ...                          np.array([[30., 10.], [20., 20.]]), ["a", "b"])
+    >>> cc.row_names
+    ['loss_gap: loss[a] - loss[b] <= 0.01', 'loss_gap: loss[b] - loss[a] <= 0.01']
+    >>> cc.K.round(2)  # columns: cells (a,0), (a,1), (b,0), (b,1)
+    array([[ 0.75,  0.25, -0.5 , -0.5 ],
+           [-0.75, -0.25,  0.5 ,  0.5 ]])
+    """
+    cell_mass = np.asarray(cell_mass, dtype=float)
+    n_groups = cell_mass.shape[0]
+    if n_groups < 2:
+        raise ValueError(
+            f"sensitive_features has {n_groups} group; fairness constraints compare "
+            "at least two groups."
+        )
+    auto = "one_vs_each" if n_groups == 2 else "one_vs_mean"
+    constraints = [c.with_defaults(c.bound, auto) for c in constraints]
+    quantities: list[Quantity] = []
+    for con in constraints:
+        for stat in con.statistics:
+            if all(q.name != stat.quantity.name for q in quantities):
+                quantities.append(stat.quantity)
+    q_index = {q.name: i for i, q in enumerate(quantities)}
+    n_q = len(quantities)
+    all_cells = [(g, y) for g in range(n_groups) for y in (0, 1)]
+    full_width = len(all_cells) * n_q
+
+    def col(g: int, y: int, qname: str) -> int:
+        return (2 * g + y) * n_q + q_index[qname]
+
+    group_mass = cell_mass.sum(axis=1)
+    k_rows, b_rows, names = [], [], []
+    a_rows, stat_index = [], []
+    for ci, con in enumerate(constraints):
+        for stat in con.statistics:
+            # Each group's statistic as a mixture of its cells' means.
+            vecs = {}
+            for g in range(n_groups):
+                v = np.zeros(full_width)
+                if stat.label is None:
+                    for y in (0, 1):
+                        if cell_mass[g, y] > 0:
+                            v[col(g, y, stat.quantity.name)] = (
+                                cell_mass[g, y] / group_mass[g]
+                            )
+                elif cell_mass[g, stat.label] > 0:
+                    v[col(g, stat.label, stat.quantity.name)] = 1.0
+                else:
+                    warnings.warn(
+                        f"Group {group_names[g]!r} has no samples with label "
+                        f"{stat.label}, so its {stat.name} is undefined; it is left "
+                        f"out of constraint {con.name!r}.",
+                        UserWarning,
+                        stacklevel=4,
+                    )
+                    continue
+                vecs[g] = v
+            if len(vecs) < 2 and con.kind != "upper":
+                raise ValueError(
+                    f"Constraint {con.name!r} needs {stat.name} in at least two "
+                    f"groups, but only {len(vecs)} group(s) have samples with "
+                    f"label {stat.label}."
+                )
+            cond = (
+                cell_mass.sum(axis=1)
+                if stat.label is None
+                else cell_mass[:, stat.label]
+            )
+            pop = sum(cond[g] * vecs[g] for g in vecs) / sum(cond[g] for g in vecs)
+            for g, v in vecs.items():
+                a_rows.append(v)
+                stat_index.append((ci, stat.name, g))
+            a_rows.append(pop)
+            stat_index.append((ci, stat.name, "pop"))
+
+            def label(g):
+                return "pop" if g == "pop" else str(group_names[g])
+
+            def add(vec, b, text, prefix=con.name):
+                k_rows.append(vec)
+                b_rows.append(b)
+                names.append(f"{prefix}: {text}")
+
+            s, r = stat.name, con.bound
+            if con.kind == "upper":
+                for g, v in vecs.items():
+                    add(v, r, f"{s}[{label(g)}] <= {r}")
+                continue
+            if con.pairing == "one_vs_each":
+                pairs = list(itertools.combinations(vecs, 2))
+            else:
+                pairs = [(g, "pop") for g in vecs]
+            vec_of = {**vecs, "pop": pop}
+            for a, bb in pairs:
+                va, vb = vec_of[a], vec_of[bb]
+                la, lb = label(a), label(bb)
+                if con.kind == "difference":
+                    add(va - vb, r, f"{s}[{la}] - {s}[{lb}] <= {r}")
+                    add(vb - va, r, f"{s}[{lb}] - {s}[{la}] <= {r}")
+                else:
+                    add(r * vb - va, 0.0, f"{r} * {s}[{lb}] - {s}[{la}] <= 0")
+                    add(r * va - vb, 0.0, f"{r} * {s}[{la}] - {s}[{lb}] <= 0")
+    K = np.array(k_rows)
+    A = np.array(a_rows)
+    # Keep only the cells some constraint reads: they are what the sampler draws.
+    used_cells = [
+        i for i in range(len(all_cells)) if np.any(A[:, i * n_q : (i + 1) * n_q] != 0)
+    ]
+    cols = np.concatenate([np.arange(i * n_q, (i + 1) * n_q) for i in used_cells])
+    return CompiledConstraints(
+        quantities=quantities,
+        cells=np.array([all_cells[i] for i in used_cells], dtype=np.int64),
+        K=K[:, cols],
+        b=np.array(b_rows, dtype=float),
+        A=A[:, cols],
+        row_names=names,
+        stat_index=stat_index,
+        constraints=list(constraints),
+        group_names=list(group_names),
+    )

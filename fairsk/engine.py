@@ -1,0 +1,256 @@
+"""The training engine: a skorch net whose epoch runs a constrained update rule.
+
+:class:`FairNet` keeps skorch's machinery -- module/optimizer initialisation, device
+placement, callbacks (``EarlyStopping``, ``Checkpoint``, ``LoadInitState``,
+``LRScheduler``, ``ProgressBar``, ...), ``history``, ``save_params``/``load_params``
+and CUDA-to-CPU unpickling -- and overrides the one hook whose default does not fit
+constrained training, :meth:`FairNet.fit_loop`: instead of a per-sample DataLoader,
+the training set lives on the device as tensors and each step draws its objective
+minibatch (a slice of one ``randperm``) and its balanced group samples by index.
+The update rule is the net's custom module ``algorithm_``
+(:mod:`fairsk.algorithms`), so its state is saved and restored with
+``f_algorithm``.
+
+Per-batch callbacks and per-batch history are honoured when some callback reacts to
+batches (``ProgressBar``) or ``record_batches=True``; otherwise the step loop makes
+no host call at all and the history is written once per epoch.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+
+import numpy as np
+import torch
+from sklearn.exceptions import ConvergenceWarning
+from skorch import NeuralNet
+from skorch.callbacks import Callback, EpochTimer, PrintLog
+from torch import nn
+
+from .problem import FairProblem
+from .sampling import TrainingData
+
+__all__ = ["FairNet", "resolve_device"]
+
+#: History keys whose values are lists (not shown by PrintLog).
+LIST_KEYS = ("train_constraints", "constraints", "multipliers", "slack")
+
+
+def resolve_device(device) -> torch.device:
+    """Turn ``"auto"`` into CUDA when available, else CPU; check others exist.
+
+    Examples
+    --------
+    >>> resolve_device("cpu")
+    device(type='cpu')
+    """
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} was requested but CUDA is not available here; "
+            "use device='auto' or 'cpu'."
+        )
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device={device!r} was requested but MPS is not available.")
+    return dev
+
+
+def _reacts_to_batches(cb: Callback) -> bool:
+    kind = type(cb)
+    return (
+        kind.on_batch_begin is not Callback.on_batch_begin
+        or kind.on_batch_end is not Callback.on_batch_end
+    )
+
+
+class FairNet(NeuralNet):
+    """skorch net that trains ``module_`` with the update rule ``algorithm_``.
+
+    Parameters
+    ----------
+    module : type of torch.nn.Module
+        The network (``module__*`` keyword arguments are passed to it).
+    algorithm : type of Algorithm
+        The update rule, built with ``algorithm_params`` and the constraint count.
+    algorithm_params : dict or None
+        Hyperparameters of the update rule.
+    n_constraints : int
+        Number of constraint rows the algorithm holds state for.
+    seed : int
+        Seeds the network's initialisation and every minibatch draw.
+    record_batches : bool
+        Record per-batch losses in ``history`` (one host sync per step).
+    **kwargs
+        Passed to :class:`skorch.NeuralNet` (``optimizer``, ``lr``, ``max_epochs``,
+        ``batch_size``, ``callbacks``, ``warm_start``, ``verbose``, ``device``...).
+    """
+
+    def __init__(
+        self,
+        module,
+        *,
+        algorithm,
+        algorithm_params=None,
+        n_constraints=0,
+        seed=0,
+        record_batches=False,
+        criterion=nn.BCEWithLogitsLoss,
+        **kwargs,
+    ):
+        kwargs.setdefault("train_split", None)
+        super().__init__(module, criterion, **kwargs)
+        self.algorithm = algorithm
+        self.algorithm_params = algorithm_params
+        self.n_constraints = n_constraints
+        self.seed = seed
+        self.record_batches = record_batches
+
+    @property
+    def _default_callbacks(self):
+        return [
+            ("epoch_timer", EpochTimer()),
+            ("print_log", PrintLog(keys_ignored=list(LIST_KEYS))),
+        ]
+
+    def initialize_module(self):
+        """Build the network (seeded) and the update rule's state module."""
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            super().initialize_module()
+        shapes = [p.shape for p in self.module_.parameters()]
+        self.algorithm_ = self.algorithm(
+            self.n_constraints, shapes, **(self.algorithm_params or {})
+        )
+        return self
+
+    # -- the loop ----------------------------------------------------------------
+    def _generator(self, device: torch.device) -> torch.Generator:
+        gen = torch.Generator(device=device)
+        state = self.algorithm_.rng_state
+        if state.numel():
+            try:
+                gen.set_state(state.cpu())
+                return gen
+            except RuntimeError:  # state from another device type: start afresh
+                pass
+        gen.manual_seed(self.seed)
+        return gen
+
+    def fit_loop(self, X, y=None, epochs=None, *, epoch_mode="more", **fit_params):
+        """Train on ``X``, a :class:`~fairsk.sampling.TrainingData`.
+
+        ``epoch_mode="total"`` runs until the history holds ``max_epochs`` epochs
+        (so a fit resumed by ``LoadInitState`` from a checkpoint ends where an
+        uninterrupted one would); ``"more"`` runs ``max_epochs`` more (warm start).
+        """
+        data: TrainingData = X
+        self.check_training_readiness()
+        if epochs is None:
+            epochs = self.max_epochs
+            if epoch_mode == "total":
+                epochs = max(self.max_epochs - len(self.history), 0)
+        gen = self._generator(data.device)
+        problem = FairProblem(self.module_, data, gen)
+        algo = self.algorithm_
+        algo.bind(problem, self.optimizer_)
+        cbs = [cb for _, cb in self.callbacks_]
+        per_batch = self.record_batches or any(_reacts_to_batches(cb) for cb in cbs)
+        epoch_kwargs = {"dataset_train": data, "dataset_valid": None}
+        self._last_good = self._snapshot()
+        try:
+            for _ in range(epochs):
+                self.notify("on_epoch_begin", **epoch_kwargs)
+                self.run_training_epoch(problem, gen, per_batch)
+                algo.rng_state = gen.get_state().to(algo.n_steps.device)
+                if not self.record_epoch(problem):
+                    break
+                self.notify("on_epoch_end", **epoch_kwargs)
+        finally:
+            algo.unbind()
+            self._last_good = None
+        return self
+
+    def run_training_epoch(self, problem: FairProblem, gen, per_batch: bool) -> None:
+        """One pass of objective minibatches over a fresh permutation."""
+        data, algo = problem.data, self.algorithm_
+        n = data.n
+        bs = n if self.batch_size in (-1, None) else min(int(self.batch_size), n)
+        perm = torch.randperm(n, generator=gen, device=data.device)
+        self.module_.train()
+        algo.start_epoch()
+        step = algo.step
+        if not per_batch:
+            for start in range(0, n, bs):
+                step(perm[start : start + bs])
+            return
+        for start in range(0, n, bs):
+            idx = perm[start : start + bs]
+            self.notify("on_batch_begin", batch=(idx,), training=True)
+            loss = step(idx)
+            self.history.record_batch("train_loss", float(loss.detach()))
+            self.history.record_batch("train_batch_size", int(idx.shape[0]))
+            self.notify("on_batch_end", batch=(idx,), training=True, loss=loss)
+
+    def _snapshot(self) -> dict:
+        return {
+            "module": copy.deepcopy(self.module_.state_dict()),
+            "algorithm": copy.deepcopy(self.algorithm_.state_dict()),
+            "optimizer": copy.deepcopy(self.optimizer_.state_dict()),
+        }
+
+    def _restore(self, snap: dict) -> None:
+        self.module_.load_state_dict(snap["module"])
+        self.algorithm_.load_state_dict(snap["algorithm"])
+        self.optimizer_.load_state_dict(snap["optimizer"])
+
+    def record_epoch(self, problem: FairProblem) -> bool:
+        """Write the epoch's summary to the history; False when training diverged.
+
+        Records the mean minibatch ``train_loss``, the full-data ``objective``, the
+        smooth constraint rows ``constraints`` and their maximum ``max_violation``,
+        each constraint's value on hard predictions (under its name) and its
+        ``<name>_violation``, and the algorithm's state (multipliers, slack, ...).
+        A non-finite loss or state restores the last finite weights, warns and
+        stops.
+        """
+        summary = self.algorithm_.end_epoch()
+        ev = problem.evaluate()
+        epoch = len(self.history)
+        bad = [k for k, v in summary.items() if not np.all(np.isfinite(v))]
+        if not np.isfinite(ev["objective"]):
+            bad.append("objective")
+        bad += [
+            k
+            for k, t in self.algorithm_.state_tensors().items()
+            if not bool(torch.isfinite(t).all())
+        ]
+        if bad:
+            self._restore(self._last_good)
+            warnings.warn(
+                f"Training diverged at epoch {epoch}: {', '.join(sorted(set(bad)))} "
+                "became non-finite. Training stopped and the weights of the last "
+                "finite epoch were restored; lower lr (or the dual step) and refit.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+            self.history.record("diverged", True)
+            return False
+        self._last_good = self._snapshot()
+        hist = self.history
+        for key, value in summary.items():
+            hist.record(key, value)
+        losses = [h["train_loss"] for h in hist[:-1] if "train_loss" in h]
+        hist.record(
+            "train_loss_best", not losses or summary["train_loss"] < min(losses)
+        )
+        hist.record("objective", ev["objective"])
+        if "constraints" in ev:
+            hist.record("constraints", ev["constraints"].tolist())
+            hist.record("max_violation", ev["max_violation"])
+            for rep in ev["report"]:
+                hist.record(rep["name"], rep["value"])
+                hist.record(rep["name"] + "_violation", rep["violation"])
+        return True

@@ -1,0 +1,432 @@
+"""The scikit-learn side shared by every fairsk classifier.
+
+:class:`BaseFairClassifier` validates input the scikit-learn way (declarative
+``_parameter_constraints``, :func:`~sklearn.utils.validation.validate_data`), turns
+sensitive features into group codes, compiles the constraints against those groups,
+moves the training set to the device and hands it to the skorch engine
+(:class:`~fairsk.engine.FairNet`) with the subclass's update rule. Subclasses only
+declare their hyperparameters and which :mod:`fairsk.algorithms` rule they use.
+"""
+
+from __future__ import annotations
+
+import copy
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from scipy.special import expit
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+
+from ..constraints import CONSTRAINTS, Constraint, compile_constraints, make_constraints
+from ..engine import FairNet, resolve_device
+from ..groups import GroupEncoder
+from ..nets import ACTIVATIONS, MLP
+from ..sampling import TrainingData
+
+__all__ = ["BaseFairClassifier"]
+
+#: Rows per chunk when predicting (bounds device memory on big inputs).
+PREDICT_CHUNK = 65536
+
+
+class BaseFairClassifier(ClassifierMixin, BaseEstimator):
+    """Shared fit / predict logic; see the concrete classifiers for parameters."""
+
+    # Routed by Pipeline / GridSearchCV with metadata routing on, no extra call.
+    __metadata_request__fit = {"sensitive_features": True}
+
+    _parameter_constraints: dict = {
+        "constraint": [
+            StrOptions(set(CONSTRAINTS)),
+            Constraint,
+            list,
+        ],
+        "bound": [Interval(Real, 0, None, closed="left"), list],
+        "pairing": [StrOptions({"auto", "one_vs_mean", "one_vs_each"})],
+        "min_group_size": [Interval(Integral, 1, None, closed="left"), None],
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "constraint_batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        "device": [str, torch.device, None],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+        "callbacks": [list, None],
+        "verbose": ["verbose"],
+    }
+
+    #: The update rule (a class from :mod:`fairsk.algorithms`).
+    _algorithm = None
+    #: Whether ``fit`` requires sensitive features.
+    _requires_groups = True
+
+    def __init__(
+        self,
+        *,
+        constraint="loss_gap",
+        bound=0.005,
+        pairing="auto",
+        min_group_size=None,
+        hidden_layer_sizes=(64, 32),
+        activation="relu",
+        lr=0.05,
+        max_epochs=20,
+        batch_size=64,
+        constraint_batch_size=None,
+        device="auto",
+        random_state=None,
+        warm_start=False,
+        callbacks=None,
+        verbose=0,
+    ):
+        self.constraint = constraint
+        self.bound = bound
+        self.pairing = pairing
+        self.min_group_size = min_group_size
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.lr = lr
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.constraint_batch_size = constraint_batch_size
+        self.device = device
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.callbacks = callbacks
+        self.verbose = verbose
+
+    # -- hooks for subclasses ----------------------------------------------------
+    def _algorithm_params(self) -> dict:
+        """Hyperparameters of the update rule, from the estimator's parameters."""
+        return {}
+
+    # -- fit ---------------------------------------------------------------------
+    def fit(self, X, y, sensitive_features=None, sample_weight=None):
+        """Train the network under the fairness constraints.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Training features (numeric; encode categoricals upstream).
+        y : array-like of shape (n_samples,)
+            Binary target of any label type; ``classes_`` keeps the labels.
+        sensitive_features : array-like of shape (n_samples,) or (n_samples, k)
+            Group of each sample: 1-D labels of any hashable type, or several
+            columns crossed into intersectional groups. Required by constrained
+            classifiers. Requested by default for metadata routing.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights for the objective and the group statistics.
+
+        Returns
+        -------
+        self : object
+            The fitted classifier.
+        """
+        self._validate_params()
+        incremental = bool(self.warm_start) and hasattr(self, "net_")
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            reset=not incremental,
+            dtype=[np.float64, np.float32],
+            y_numeric=False,
+        )
+        y01 = self._encode_target(y, incremental)
+        n = X.shape[0]
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            )
+            if not sample_weight.sum() > 0:
+                raise ValueError("sample_weight sums to zero; nothing to fit.")
+        groups, compiled = self._compile_groups(
+            sensitive_features, y01, sample_weight, n, incremental
+        )
+        device = resolve_device(self.device)
+        cbs = self.constraint_batch_size or self.batch_size
+        data = TrainingData(X, y01, groups, sample_weight, compiled, cbs, device)
+        if not incremental:
+            self.net_ = self._build_net(X.shape[1], compiled, device)
+        else:
+            self._update_net(compiled)
+        self.net_.partial_fit(data, epoch_mode="more" if incremental else "total")
+        self.n_iter_ = len(self.net_.history)
+        return self
+
+    def _encode_target(self, y, incremental: bool) -> np.ndarray:
+        check_classification_targets(y)
+        kind = type_of_target(y, input_name="y")
+        classes = np.unique(y)
+        if kind not in ("binary",) or len(classes) != 2:
+            if len(classes) < 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs samples of 2 classes in y, but "
+                    f"the data contain only one class: {classes[0]!r}."
+                )
+            raise ValueError(
+                f"{type(self).__name__} is a binary classifier; y has "
+                f"{len(classes)} classes ({kind} target). Fairness constraints "
+                "here are defined for binary outcomes."
+            )
+        if incremental:
+            if not np.array_equal(classes, self.classes_):
+                raise ValueError(
+                    f"warm_start fit got classes {classes.tolist()}, but the model "
+                    f"was fitted on {self.classes_.tolist()}."
+                )
+        else:
+            self.classes_ = classes
+        return (y == self.classes_[1]).astype(np.float32)
+
+    def _compile_groups(self, sensitive_features, y01, sample_weight, n, incremental):
+        if sensitive_features is None:
+            if self._requires_groups:
+                raise ValueError(
+                    f"{type(self).__name__}.fit needs the group of each sample: "
+                    "call fit(X, y, sensitive_features=A) with A of length "
+                    "n_samples. In a Pipeline pass "
+                    "pipe.fit(X, y, <step>__sensitive_features=A), or enable "
+                    "sklearn.set_config(enable_metadata_routing=True) and pass "
+                    "sensitive_features=A."
+                )
+            if not incremental:
+                self.group_encoder_ = None
+                self.constraints_ = []
+                self.constraint_names_ = []
+            return None, None
+        if incremental and self.group_encoder_ is not None:
+            groups = self.group_encoder_.transform(sensitive_features, n)
+        else:
+            self.group_encoder_ = GroupEncoder(self.min_group_size)
+            groups = self.group_encoder_.fit_transform(sensitive_features, n)
+        names = self.group_encoder_.groups_
+        if len(names) < 2:
+            raise ValueError(
+                f"sensitive_features has a single group ({names[0]!r}"
+                + (" after merging small groups" if self.group_encoder_.merged_ else "")
+                + "); fairness constraints compare at least two groups."
+            )
+        w = np.ones(n) if sample_weight is None else sample_weight
+        mass = np.zeros((len(names), 2))
+        np.add.at(mass, (groups, y01.astype(np.int64)), w)
+        constraints = make_constraints(self.constraint, self.bound, self.pairing)
+        compiled = compile_constraints(constraints, mass, names)
+        if incremental and compiled.n_constraints != self.net_.n_constraints:
+            raise ValueError(
+                "warm_start fit produced a different number of constraint rows "
+                f"({compiled.n_constraints} vs {self.net_.n_constraints}); refit "
+                "from scratch with warm_start=False."
+            )
+        self.groups_ = list(names)
+        self.constraints_ = compiled.constraints
+        self.constraint_names_ = list(compiled.row_names)
+        return groups, compiled
+
+    def _net_kwargs(self) -> dict:
+        return {
+            "optimizer": torch.optim.SGD,
+            "lr": self.lr,
+            "max_epochs": self.max_epochs,
+            "batch_size": self.batch_size,
+            "verbose": self.verbose,
+        }
+
+    def _build_net(self, n_features: int, compiled, device) -> FairNet:
+        seed = int(
+            check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        )
+        hidden = self.hidden_layer_sizes
+        hidden = (
+            (hidden,) if isinstance(hidden, Integral) else tuple(int(h) for h in hidden)
+        )
+        net = FairNet(
+            MLP,
+            module__n_features=n_features,
+            module__hidden_layer_sizes=hidden,
+            module__activation=self.activation,
+            algorithm=self._algorithm,
+            algorithm_params=self._algorithm_params(),
+            n_constraints=0 if compiled is None else compiled.n_constraints,
+            seed=seed,
+            callbacks=copy.deepcopy(self.callbacks),
+            device=str(device),
+            **self._net_kwargs(),
+        )
+        return net.initialize()
+
+    def _update_net(self, compiled) -> None:
+        """Carry parameter changes made since the last fit into a warm start."""
+        net = self.net_
+        for key, value in self._net_kwargs().items():
+            if key == "lr":
+                for group in net.optimizer_.param_groups:
+                    group["lr"] = value
+            if key != "optimizer":
+                setattr(net, key, value)
+        for key, value in self._algorithm_params().items():
+            setattr(net.algorithm_, key, value)
+
+    # -- prediction --------------------------------------------------------------
+    @property
+    def history_(self):
+        """Per-epoch record of training (a :class:`skorch.history.History`).
+
+        Keys: ``epoch``, ``dur`` (seconds), ``train_loss`` (mean minibatch loss),
+        ``objective`` (full training loss), ``constraints`` (each smooth constraint
+        row), ``max_violation``, each constraint's hard-prediction value under its
+        name and ``<name>_violation``, and the algorithm's state (``multipliers``,
+        ``slack``, ...).
+        """
+        check_is_fitted(self)
+        return self.net_.history
+
+    def _logits(self, X) -> np.ndarray:
+        module = self.net_.module_
+        device = next(module.parameters()).device
+        was_training = module.training
+        module.eval()
+        out = []
+        with torch.inference_mode():
+            for i in range(0, X.shape[0], PREDICT_CHUNK):
+                chunk = torch.as_tensor(X[i : i + PREDICT_CHUNK], dtype=torch.float32)
+                out.append(module(chunk.to(device)).cpu())
+        module.train(was_training)
+        if not out:
+            return np.zeros(0)
+        return torch.cat(out).numpy().astype(np.float64)
+
+    def decision_function(self, X) -> np.ndarray:
+        """Logit of the positive class ``classes_[1]`` for each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n_samples,)
+            Positive values predict ``classes_[1]``.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return self._logits(X)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities, columns in the order of ``classes_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n_samples, 2)
+            Each row sums to 1.
+        """
+        p = expit(self.decision_function(X))
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted class label of each sample (probability above 0.5).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+        """
+        return self.classes_[(self.decision_function(X) > 0).astype(np.int64)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        return tags
+
+
+_COMMON_PARAMETERS = """\
+constraint : str, Constraint or list of them, default="loss_gap"
+        What must hold: a name from :data:`fairsk.constraints.CONSTRAINTS`
+        (``"loss_gap"`` is the paper's :math:`|L_a - L_b| \\le \\delta`, as two
+        inequalities; ``"demographic_parity"`` bounds the positive-rate gap through
+        sigmoid scores) or a :class:`~fairsk.Constraint`.
+    bound : float or list of float, default=0.005
+        :math:`\\delta` of each constraint whose own bound is unset.
+    pairing : {"auto", "one_vs_mean", "one_vs_each"}, default="auto"
+        Compare every pair of groups, or each group with the population;
+        ``"auto"`` pairs two groups directly and uses ``"one_vs_mean"`` for more.
+    min_group_size : int or None, default=None
+        Groups with fewer training samples are merged into ``"other"`` (with a
+        warning naming them). ``None`` merges nothing.
+    hidden_layer_sizes : tuple of int, default=(64, 32)
+        Width of each hidden layer of the MLP (one logit output).
+    activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
+        Hidden-layer activation.
+    lr : float, default=0.05
+        :math:`\\tau`, the primal step size (SGD on the network's weights).
+    max_epochs : int, default=20
+        Passes of the objective minibatches over the training set.
+    batch_size : int, default=64
+        Rows per objective minibatch.
+    constraint_batch_size : int or None, default=None
+        Rows per constraint sample, split evenly over the (group, label) cells the
+        constraints read; ``None`` uses ``batch_size``.
+    device : str or torch.device, default="auto"
+        ``"auto"`` trains on CUDA when available, else on the CPU.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initialisation and every draw; an int gives identical
+        predictions on the CPU across runs.
+    warm_start : bool, default=False
+        Continue training the fitted network (and multipliers) for ``max_epochs``
+        more epochs instead of starting over.
+    callbacks : list of skorch callbacks or None, default=None
+        E.g. ``EarlyStopping(monitor="train_loss")``, ``ProgressBar()``,
+        ``Checkpoint(f_algorithm="algorithm.pt", monitor=None)``,
+        ``LRScheduler(...)``; they see the engine (``net_``) as skorch's net.
+    verbose : int, default=0
+        Print one line per epoch when positive."""
+
+_COMMON_ATTRIBUTES = """\
+classes_ : numpy.ndarray of shape (2,)
+        Class labels; ``classes_[1]`` is the positive class.
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    feature_names_in_ : numpy.ndarray of shape (n_features_in_,)
+        Column names, when ``X`` was a DataFrame with string column names.
+    groups_ : list
+        Group labels, in code order.
+    constraint_names_ : list of str
+        A readable name for each constraint row.
+    net_ : fairsk.engine.FairNet
+        The skorch net that trained the model (``net_.module_`` is the MLP).
+    history_ : skorch.history.History
+        Per-epoch record: losses, each constraint, multipliers, seconds.
+    n_iter_ : int
+        Epochs trained."""
+
+
+def fill_doc(cls):
+    """Insert the shared parameter and attribute docs into ``cls.__doc__``."""
+    cls.__doc__ = cls.__doc__.replace("%(common_parameters)s", _COMMON_PARAMETERS)
+    cls.__doc__ = cls.__doc__.replace("%(common_attributes)s", _COMMON_ATTRIBUTES)
+    return cls

@@ -1,0 +1,46 @@
+"""The unconstrained classifier: same network, engine and data path, no constraint."""
+
+from __future__ import annotations
+
+from ..algorithms import GradientDescent
+from .base import BaseFairClassifier, fill_doc
+
+__all__ = ["UnconstrainedClassifier"]
+
+
+@fill_doc
+class UnconstrainedClassifier(BaseFairClassifier):
+    r"""MLP classifier trained by plain SGD on the cross-entropy.
+
+    The baseline every constrained classifier is compared with: the same network,
+    initialisation, minibatches and engine, minimising :math:`f(\theta)` alone.
+    ``sensitive_features`` are optional; when given, the ``constraint`` and
+    ``bound`` are *monitored* (recorded in ``history_`` each epoch) but not
+    enforced.
+
+    Parameters
+    ----------
+    %(common_parameters)s
+
+    Attributes
+    ----------
+    %(common_attributes)s
+
+    See Also
+    --------
+    SSLALMClassifier : Trains under the constraint.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fairsk import UnconstrainedClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(300, 2))
+    >>> y = np.where(X[:, 0] > 0, "yes", "no")
+    >>> clf = UnconstrainedClassifier(max_epochs=5, random_state=0).fit(X, y)
+    >>> clf.classes_.tolist(), clf.score(X, y) > 0.9
+    (['no', 'yes'], True)
+    """
+
+    _algorithm = GradientDescent
+    _requires_groups = False

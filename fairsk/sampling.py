@@ -1,0 +1,161 @@
+"""Device-resident training data and the minibatch samplers that read it by index.
+
+Training keeps ``X``, ``y``, weights and each row's cell on the device as tensors.
+An objective minibatch is a slice of one ``randperm`` per epoch; a constraint sample
+draws ``k`` rows from every (group, label) cell at once with one ``rand`` and one
+gather, so a step has no per-sample Python, no DataLoader and no host–device sync.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from .constraints import CompiledConstraints
+
+__all__ = ["CellSampler", "TrainingData"]
+
+
+class CellSampler:
+    """Draw ``k`` rows uniformly with replacement from each cell, in cell order.
+
+    A draw has layout ``(n_draws, n_cells, k)``, flattened: the mean of each cell is
+    a reshape and a mean, and every cell is present in every draw (so no group is
+    ever missing from a minibatch and no estimate is undefined).
+
+    Parameters
+    ----------
+    cell : torch.Tensor of shape (n,)
+        Cell of each training row, ``-1`` for rows in no sampled cell.
+    n_cells : int
+        Number of cells.
+    k : int
+        Rows drawn per cell.
+
+    Examples
+    --------
+    >>> import torch
+    >>> s = CellSampler(torch.tensor([0, 1, 0, 1, 1]), n_cells=2, k=3)
+    >>> rows = s.sample(torch.Generator().manual_seed(0), n_draws=1)
+    >>> [int(torch.tensor([0, 1, 0, 1, 1])[r]) for r in rows]
+    [0, 0, 0, 1, 1, 1]
+    """
+
+    def __init__(self, cell: torch.Tensor, n_cells: int, k: int):
+        device = cell.device
+        order = torch.argsort(cell, stable=True)
+        counts = torch.bincount(cell[cell >= 0], minlength=n_cells)
+        if bool((counts == 0).any()):
+            raise ValueError("Every sampled cell must hold at least one row.")
+        n_skipped = int((cell < 0).sum())
+        self.order = order[n_skipped:]
+        start = torch.cumsum(counts, 0) - counts
+        self.start = start[:, None].to(device)
+        self.size = counts[:, None].to(device=device, dtype=torch.float32)
+        self.last = (counts - 1)[:, None].to(device)
+        self.n_cells = n_cells
+        self.k = k
+
+    def sample(self, generator: torch.Generator, n_draws: int = 1) -> torch.Tensor:
+        """Return ``n_draws * n_cells * k`` row indices (draw-major, then cell)."""
+        u = torch.rand(
+            (n_draws, self.n_cells, self.k),
+            generator=generator,
+            device=self.order.device,
+        )
+        # floor(u * size) can round up to size in float32 for huge cells: clamp.
+        pos = torch.minimum((u * self.size).long(), self.last)
+        return self.order[(pos + self.start).reshape(-1)]
+
+
+class TrainingData:
+    """The training set as tensors on the training device.
+
+    Parameters
+    ----------
+    X : numpy.ndarray of shape (n, d)
+        Features (converted to float32).
+    y : numpy.ndarray of shape (n,)
+        Labels in {0, 1}.
+    groups : numpy.ndarray of shape (n,) or None
+        Group code of each row; ``None`` when no sensitive features were given.
+    sample_weight : numpy.ndarray of shape (n,) or None
+        Non-negative weights; ``None`` for uniform.
+    compiled : CompiledConstraints or None
+        Constraints compiled on these groups; ``None`` trains without constraints.
+    constraint_batch_size : int
+        Rows per constraint sample, split evenly across the sampled cells.
+    device : torch.device
+        Where the tensors live.
+
+    Attributes
+    ----------
+    X, y : torch.Tensor
+        Features and float labels.
+    weight : torch.Tensor or None
+        Sample weights scaled to mean 1 (so a uniform minibatch mean of
+        ``weight * loss`` is unbiased for the weighted mean loss).
+    cell_weight : torch.Tensor or None
+        Sample weights scaled to mean 1 within each cell, for constraint samples.
+    cell : torch.Tensor or None
+        Row of :attr:`compiled.cells` each sample belongs to, ``-1`` if none.
+    sampler : CellSampler or None
+        Constraint sampler.
+    """
+
+    def __init__(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        groups: np.ndarray | None,
+        sample_weight: np.ndarray | None,
+        compiled: CompiledConstraints | None,
+        constraint_batch_size: int,
+        device: torch.device,
+    ):
+        self.device = torch.device(device)
+        self.X = torch.as_tensor(X, dtype=torch.float32, device=self.device)
+        self.y = torch.as_tensor(y, dtype=torch.float32, device=self.device)
+        self.n = len(y)
+        self.compiled = compiled
+        self.weight = None
+        self.raw_weight = None
+        if sample_weight is not None:
+            w = np.asarray(sample_weight, dtype=np.float64)
+            self.raw_weight = torch.as_tensor(
+                w, dtype=torch.float32, device=self.device
+            )
+            self.weight = torch.as_tensor(w / w.mean(), dtype=torch.float32).to(
+                self.device
+            )
+        self.groups = None
+        self.cell = None
+        self.cell_weight = None
+        self.sampler = None
+        if groups is not None:
+            self.groups = torch.tensor(groups, dtype=torch.long, device=self.device)
+        if compiled is not None and groups is not None:
+            lookup = np.full((int(groups.max()) + 1, 2), -1, dtype=np.int64)
+            for i, (g, lab) in enumerate(compiled.cells):
+                lookup[g, lab] = i
+            cell = lookup[groups, np.asarray(y, dtype=np.int64)]
+            self.cell = torch.as_tensor(cell, device=self.device)
+            n_cells = len(compiled.cells)
+            k = max(1, math.ceil(constraint_batch_size / n_cells))
+            self.sampler = CellSampler(self.cell, n_cells, k)
+            if sample_weight is not None:
+                w = np.asarray(sample_weight, dtype=np.float64)
+                mass = np.bincount(cell[cell >= 0], w[cell >= 0], minlength=n_cells)
+                size = np.bincount(cell[cell >= 0], minlength=n_cells)
+                scale = np.where(
+                    cell >= 0, size[cell] / np.maximum(mass[cell], 1e-300), 0
+                )
+                self.cell_weight = torch.as_tensor(w * scale, dtype=torch.float32).to(
+                    self.device
+                )
+
+    def __len__(self) -> int:
+        """Return the number of training rows (skorch's ProgressBar asks)."""
+        return self.n
