@@ -34,7 +34,13 @@ from .sampling import TrainingData
 __all__ = ["FairNet", "resolve_device"]
 
 #: History keys whose values are lists (not shown by PrintLog).
-LIST_KEYS = ("train_constraints", "constraints", "multipliers", "slack")
+LIST_KEYS = (
+    "train_constraints",
+    "constraints",
+    "avg_constraints",
+    "multipliers",
+    "slack",
+)
 
 
 def resolve_device(device) -> torch.device:
@@ -83,6 +89,10 @@ class FairNet(NeuralNet):
         Seeds the network's initialisation and every minibatch draw.
     record_batches : bool
         Record per-batch losses in ``history`` (one host sync per step).
+    average : float or None
+        Average the weights at the end of each epoch past this fraction of the
+        run, and return the average (stochastic weight averaging); ``None``
+        returns the last iterate.
     **kwargs
         Passed to :class:`skorch.NeuralNet` (``optimizer``, ``lr``, ``max_epochs``,
         ``batch_size``, ``callbacks``, ``warm_start``, ``verbose``, ``device``...).
@@ -97,6 +107,7 @@ class FairNet(NeuralNet):
         n_constraints=0,
         seed=0,
         record_batches=False,
+        average=None,
         criterion=nn.BCEWithLogitsLoss,
         **kwargs,
     ):
@@ -107,6 +118,7 @@ class FairNet(NeuralNet):
         self.n_constraints = n_constraints
         self.seed = seed
         self.record_batches = record_batches
+        self.average = average
 
     @property
     def _default_callbacks(self):
@@ -159,6 +171,13 @@ class FairNet(NeuralNet):
         cbs = [cb for _, cb in self.callbacks_]
         per_batch = self.record_batches or any(_reacts_to_batches(cb) for cb in cbs)
         epoch_kwargs = {"dataset_train": data, "dataset_valid": None}
+        if epoch_mode == "more":  # a warm start averages its own epochs afresh
+            algo.n_averaged.zero_()
+        self._average_after = (
+            np.inf
+            if self.average is None
+            else self.average * (len(self.history) + epochs)
+        )
         self._last_good = self._snapshot()
         try:
             for _ in range(epochs):
@@ -168,28 +187,43 @@ class FairNet(NeuralNet):
                 if not self.record_epoch(problem):
                     break
                 self.notify("on_epoch_end", **epoch_kwargs)
+            if int(algo.n_averaged):
+                with torch.no_grad():
+                    torch._foreach_copy_(
+                        list(self.module_.parameters()), algo.averages()
+                    )
         finally:
             algo.unbind()
             self._last_good = None
         return self
 
     def run_training_epoch(self, problem: FairProblem, gen, per_batch: bool) -> None:
-        """One pass of objective minibatches over a fresh permutation."""
+        """One pass of objective minibatches over a fresh permutation.
+
+        Rules with a fixed number of constraint samples per step (``n_draws``)
+        get gathered :class:`~fairsk.problem.Batch` es; the others get the
+        minibatch's indices and sample for themselves.
+        """
         data, algo = problem.data, self.algorithm_
         n = data.n
         bs = n if self.batch_size in (-1, None) else min(int(self.batch_size), n)
         perm = torch.randperm(n, generator=gen, device=data.device)
         self.module_.train()
         algo.start_epoch()
-        step = algo.step
+        if algo.n_draws is not None:
+            n_draws = algo.n_draws if data.sampler is not None else 0
+            batches, step = problem.batches(perm, bs, n_draws), algo.step_batch
+        else:
+            batches = (perm[i : i + bs] for i in range(0, n, bs))
+            step = algo.step
         if not per_batch:
-            for start in range(0, n, bs):
-                step(perm[start : start + bs])
+            for batch in batches:
+                step(batch)
             return
-        for start in range(0, n, bs):
-            idx = perm[start : start + bs]
+        for batch in batches:
+            idx = batch if isinstance(batch, torch.Tensor) else batch.idx
             self.notify("on_batch_begin", batch=(idx,), training=True)
-            loss = step(idx)
+            loss = step(batch)
             self.history.record_batch("train_loss", float(loss.detach()))
             self.history.record_batch("train_batch_size", int(idx.shape[0]))
             self.notify("on_batch_end", batch=(idx,), training=True, loss=loss)
@@ -246,11 +280,30 @@ class FairNet(NeuralNet):
         hist.record(
             "train_loss_best", not losses or summary["train_loss"] < min(losses)
         )
-        hist.record("objective", ev["objective"])
-        if "constraints" in ev:
-            hist.record("constraints", ev["constraints"].tolist())
-            hist.record("max_violation", ev["max_violation"])
-            for rep in ev["report"]:
-                hist.record(rep["name"], rep["value"])
-                hist.record(rep["name"] + "_violation", rep["violation"])
+        self._record_evaluation(ev)
+        if len(hist) > self._average_after:
+            params = list(self.module_.parameters())
+            self.algorithm_.update_average(params)
+            averaged = dict(
+                zip(self._param_names(), self.algorithm_.averages(), strict=True)
+            )
+            ev = problem.evaluate(
+                forward=lambda X: torch.func.functional_call(
+                    self.module_, averaged, (X,)
+                )
+            )
+            self._record_evaluation(ev, prefix="avg_")
         return True
+
+    def _param_names(self) -> list[str]:
+        return [name for name, _ in self.module_.named_parameters()]
+
+    def _record_evaluation(self, ev: dict, prefix: str = "") -> None:
+        hist = self.history
+        hist.record(prefix + "objective", ev["objective"])
+        if "constraints" in ev:
+            hist.record(prefix + "constraints", ev["constraints"].tolist())
+            hist.record(prefix + "max_violation", ev["max_violation"])
+            for rep in ev["report"]:
+                hist.record(prefix + rep["name"], rep["value"])
+                hist.record(prefix + rep["name"] + "_violation", rep["violation"])

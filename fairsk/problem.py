@@ -20,7 +20,35 @@ from torch import nn
 
 from .sampling import TrainingData
 
-__all__ = ["FairProblem"]
+__all__ = ["Batch", "FairProblem"]
+
+#: Steps whose rows are gathered together (amortises indexing over many steps).
+BLOCK_STEPS = 64
+
+
+class Batch:
+    """One step's rows: the objective minibatch, then ``n_draws`` constraint samples.
+
+    Attributes
+    ----------
+    X, y : torch.Tensor
+        Features and labels of all the step's rows (views into a gathered block).
+    n_obj : int
+        Number of objective rows (they come first).
+    n_draws : int
+        Number of balanced constraint samples that follow.
+    idx : torch.Tensor
+        Training-set indices of the objective rows.
+    weight : torch.Tensor or None
+        Weight of every row (``None``: uniform): the sample weight scaled to mean
+        1 for objective rows, scaled to mean 1 within its cell for constraint rows.
+    """
+
+    __slots__ = ("X", "idx", "n_draws", "n_obj", "weight", "y")
+
+    def __init__(self, X, y, n_obj, n_draws, idx, weight=None):
+        self.X, self.y, self.n_obj, self.n_draws = X, y, n_obj, n_draws
+        self.idx, self.weight = idx, weight
 
 
 class FairProblem:
@@ -56,8 +84,134 @@ class FairProblem:
                 compiled.cells[:, 1], dtype=torch.float32, device=dev
             )
             self._cell_y = cell_labels.repeat_interleave(self._k)
+            self._neg_b = -self.b
+            # Columns of a step's quantity matrix: the BCE (the objective, and the
+            # "loss" quantity) first, then the constraints' other quantities.
+            self._extra_fns = [q.fn for q in compiled.quantities if q.name != "loss"]
+            names = ["loss"] + [q.name for q in compiled.quantities if q.name != "loss"]
+            self._q_col = [names.index(q.name) for q in compiled.quantities]
+        self._step_maps: dict = {}
 
-    # -- minibatch estimates (used inside steps; no host-device sync) -------------
+    # -- the fast path: gathered batches ------------------------------------------
+    def batches(self, perm: torch.Tensor, batch_size: int, n_draws: int):
+        """Yield one :class:`Batch` per step of an epoch over ``perm``.
+
+        Rows are gathered ``BLOCK_STEPS`` steps at a time -- one ``index_select``
+        of the objective minibatches and their constraint samples together --
+        so a step costs only views: indexing a device tensor row by row is as
+        expensive as the small network's forward pass. Drawing the constraint
+        samples ahead is exact: which rows are drawn never depends on the model.
+        """
+        n = perm.shape[0]
+        full = n // batch_size
+        R = self._n_cells * self._k if n_draws else 0
+        for first in range(0, full, BLOCK_STEPS):
+            S = min(BLOCK_STEPS, full - first)
+            obj = perm[first * batch_size : (first + S) * batch_size].view(
+                S, batch_size
+            )
+            yield from self._gathered(obj, S, n_draws, R)
+        if n % batch_size:
+            obj = perm[full * batch_size :].view(1, -1)
+            yield from self._gathered(obj, 1, n_draws, R)
+
+    def _gathered(self, obj, S, n_draws, R):
+        data = self.data
+        if n_draws:
+            con = data.sampler.sample(self.generator, S * n_draws).view(S, n_draws * R)
+            rows = torch.cat([obj, con], 1)
+        else:
+            con, rows = None, obj
+        width = rows.shape[1]
+        Xb = data.X.index_select(0, rows.reshape(-1)).view(S, width, -1)
+        yb = data.y.index_select(0, rows.reshape(-1)).view(S, width)
+        rw = None
+        if data.weight is not None:
+            parts = [data.weight[obj]]
+            if n_draws:
+                parts.append(data.cell_weight[con])
+            rw = torch.cat(parts, 1)
+        b = obj.shape[1]
+        for i in range(S):
+            yield Batch(Xb[i], yb[i], b, n_draws, obj[i], None if rw is None else rw[i])
+
+    def _step_map(self, b: int, n_draws: int):
+        """Return the linear map from a step's quantities to ``[f, c_1, ...]``.
+
+        Both the minibatch objective (a mean over the first ``b`` rows) and each
+        sample's constraint vector (``K`` applied to cell means) are linear in the
+        per-row quantities, so one matrix-vector product computes them all.
+        """
+        key = (b, n_draws)
+        if key not in self._step_maps:
+            nq = 1 + (len(self._extra_fns) if n_draws else 0)
+            R = self._n_cells * self._k if n_draws else 0
+            m = self.n_constraints if n_draws else 0
+            W = torch.zeros(
+                1 + n_draws * m, (b + n_draws * R) * nq, dtype=torch.float64
+            )
+            W[0, 0 : b * nq : nq] = 1.0 / b
+            if n_draws:
+                K = torch.as_tensor(self.data.compiled.K, dtype=torch.float64)
+                cols = torch.arange(self._n_cells * self.n_q)
+                cell, quantity = cols // self.n_q, cols % self.n_q
+                q_col = torch.as_tensor(self._q_col)[quantity]
+                for d in range(n_draws):
+                    for j in range(self._k):
+                        rows = b + d * R + cell * self._k + j
+                        W[1 + d * m : 1 + (d + 1) * m, rows * nq + q_col] += K / self._k
+                bias = torch.cat(
+                    [
+                        torch.zeros(1, dtype=torch.float64),
+                        self.b.double().repeat(n_draws),
+                    ]
+                )
+            else:
+                bias = torch.zeros(1, dtype=torch.float64)
+            dev, dt = self.data.device, self.data.X.dtype
+            self._step_maps[key] = (W.to(dev, dt), (-bias).to(dev, dt), m, nq)
+        return self._step_maps[key]
+
+    def terms(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """Minibatch objective and constraint estimates as one vector.
+
+        Returns
+        -------
+        torch.Tensor of shape (1 + n_draws * m,)
+            ``[f, c(ζ¹), c(ζ²), ...]``: the weighted mean BCE of the objective rows,
+            then one constraint vector per constraint sample. Combining it with a
+            coefficient vector (``dot``) keeps the backward pass free of
+            per-element selections.
+        """
+        W, neg_bias, _, nq = self._step_map(batch.n_obj, batch.n_draws)
+        Q = F.binary_cross_entropy_with_logits(logits, batch.y, reduction="none")
+        if nq > 1:
+            Q = torch.stack([Q] + [fn(logits, batch.y) for fn in self._extra_fns], -1)
+            if batch.weight is not None:
+                Q = Q * batch.weight[:, None]
+        elif batch.weight is not None:
+            Q = Q * batch.weight
+        return torch.addmv(neg_bias, W, Q.reshape(-1))
+
+    def losses(self, logits: torch.Tensor, batch: Batch):
+        """Minibatch objective and constraint estimates of one step's logits.
+
+        Returns
+        -------
+        f : torch.Tensor
+            Scalar weighted mean BCE of the objective rows.
+        c : torch.Tensor of shape (n_draws, m) or None
+            One constraint vector per constraint sample.
+        """
+        if not batch.n_draws:
+            loss = F.binary_cross_entropy_with_logits(
+                logits, batch.y, weight=batch.weight
+            )
+            return loss, None
+        out = self.terms(logits, batch)
+        return out[0], out[1:].view(batch.n_draws, self.n_constraints)
+
+    # -- minibatch estimates by index (flexible; used by sampling-heavy rules) ---
     def objective(self, logits: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
         """Weighted mean BCE of a uniform minibatch ``idx`` given its logits."""
         loss = F.binary_cross_entropy_with_logits(
@@ -111,18 +265,22 @@ class FairProblem:
 
     # -- exact full-data evaluation (once per epoch) -----------------------------
     @torch.no_grad()
-    def evaluate(self, data: TrainingData | None = None, chunk: int = 65536) -> dict:
+    def evaluate(
+        self, data: TrainingData | None = None, chunk: int = 65536, forward=None
+    ) -> dict:
         """Objective, constraints and group statistics on all rows of ``data``.
 
+        ``forward`` replaces the module's forward (e.g. with averaged weights).
         Returns a dict with ``objective`` (weighted mean BCE), ``constraints``
         (smooth rows ``c``), ``report`` (each constraint on hard predictions:
         value and violation) and ``logits``.
         """
         data = self.data if data is None else data
+        forward = self.module if forward is None else forward
         was_training = self.module.training
         self.module.eval()
         logits = torch.cat(
-            [self.module(data.X[i : i + chunk]) for i in range(0, data.n, chunk)]
+            [forward(data.X[i : i + chunk]) for i in range(0, data.n, chunk)]
         )
         self.module.train(was_training)
         loss = F.binary_cross_entropy_with_logits(logits, data.y, reduction="none")

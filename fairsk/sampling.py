@@ -116,7 +116,10 @@ class TrainingData:
         device: torch.device,
     ):
         self.device = torch.device(device)
-        self.X = torch.as_tensor(X, dtype=torch.float32, device=self.device)
+        X = np.asarray(X, dtype=np.float32)
+        if not X.flags.writeable:  # torch cannot share read-only memory
+            X = X.copy()
+        self.X = torch.as_tensor(X, device=self.device)
         self.y = torch.as_tensor(y, dtype=torch.float32, device=self.device)
         self.n = len(y)
         self.compiled = compiled

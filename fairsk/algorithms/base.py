@@ -41,6 +41,10 @@ class Algorithm(nn.Module):
 
     #: Whether the algorithm needs constraint samples (False for plain training).
     uses_constraints = True
+    #: Balanced constraint samples each step needs, for rules that step on
+    #: gathered :class:`~fairsk.problem.Batch` es (:meth:`step_batch`); ``None``
+    #: for rules that draw their own samples in :meth:`step`.
+    n_draws: int | None = None
 
     def __init__(self, n_constraints: int, param_shapes: Sequence[torch.Size] = ()):
         super().__init__()
@@ -49,6 +53,11 @@ class Algorithm(nn.Module):
         self.register_buffer("n_steps", torch.zeros((), dtype=torch.long))
         self.register_buffer("_loss_sum", torch.zeros(()), persistent=False)
         self.register_buffer("_epoch_steps", torch.zeros(()), persistent=False)
+        # Running average of the network's weights over late epochs (SWA).
+        self.register_buffer("n_averaged", torch.zeros((), dtype=torch.long))
+        self._n_params = len(param_shapes)
+        for i, shape in enumerate(param_shapes):
+            self.register_buffer(f"average_{i}", torch.zeros(shape))
         self.problem: FairProblem | None = None
         self.optimizer: torch.optim.Optimizer | None = None
 
@@ -85,11 +94,24 @@ class Algorithm(nn.Module):
         """Run one update on the objective minibatch ``idx``; return its loss."""
         raise NotImplementedError
 
+    def step_batch(self, batch) -> torch.Tensor:
+        """Run one update on a gathered batch (when :attr:`n_draws` is set)."""
+        raise NotImplementedError
+
     def _primal_step(self, loss: torch.Tensor) -> None:
         """Backpropagate ``loss`` and take the primal optimizer's step."""
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        self.optimizer.step()
+        self._optimizer_step()
+
+    def _optimizer_step(self) -> None:
+        """Take the primal optimizer's step (LeanSGD's without its hooks)."""
+        update = getattr(self.optimizer, "update", None)
+        if update is None:
+            self.optimizer.step()
+        else:
+            with torch.no_grad():
+                update()
 
     def _count(self, f: torch.Tensor) -> None:
         """Accumulate the minibatch objective for the epoch's mean train loss."""
@@ -107,6 +129,23 @@ class Algorithm(nn.Module):
         self.n_steps += self._epoch_steps.long()
         steps = max(float(self._epoch_steps), 1.0)
         return {"train_loss": float(self._loss_sum) / steps}
+
+    # -- weight averaging ------------------------------------------------------
+    def averages(self) -> list[torch.Tensor]:
+        """Return the averaged weights, one tensor per model parameter."""
+        return [getattr(self, f"average_{i}") for i in range(self._n_params)]
+
+    @torch.no_grad()
+    def update_average(self, params: Sequence[torch.Tensor]) -> None:
+        r"""Fold the current weights into the running mean.
+
+        :math:`\bar\theta_n = \bar\theta_{n-1} + (\theta - \bar\theta_{n-1})/n`,
+        the stochastic weight averaging of Izmailov et al. (2018), *Averaging
+        Weights Leads to Wider Optima and Better Generalization*, UAI.
+        """
+        n = int(self.n_averaged) + 1
+        torch._foreach_lerp_(self.averages(), list(params), 1.0 / n)
+        self.n_averaged.fill_(n)
 
     def state_tensors(self) -> dict[str, torch.Tensor]:
         """Tensors whose finiteness the engine checks after each epoch."""

@@ -24,11 +24,11 @@ class GradientDescent(Algorithm):
     """
 
     uses_constraints = False
+    n_draws = 0
 
-    def step(self, idx: torch.Tensor) -> torch.Tensor:
-        """One gradient step on the minibatch ``idx``."""
-        problem = self.problem
-        f = problem.objective(problem.module(problem.data.X[idx]), idx)
+    def step_batch(self, batch) -> torch.Tensor:
+        """One gradient step on the batch's objective rows."""
+        f, _ = self.problem.losses(self.problem.module(batch.X), batch)
         self._primal_step(f)
         self._count(f)
         return f

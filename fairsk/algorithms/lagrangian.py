@@ -103,7 +103,6 @@ class SSLALM(Algorithm):
             self.anchors = [
                 getattr(self, f"anchor_{i}") for i in range(len(param_shapes))
             ]
-        self.register_buffer("_c_sum", torch.zeros(m), persistent=False)
 
     def _apply(self, fn, recurse=True):
         # Keep the list of anchors pointing at the (moved) buffers.
@@ -123,49 +122,61 @@ class SSLALM(Algorithm):
                     torch._foreach_copy_(self.anchors, self.params)
                 self.anchor_slack.copy_(self.slack)
             self.initialized.fill_(True)
+        # x = (θ, s) and z = (z_θ, z_s) as lists, for one foreach call each.
+        self._x = [*self.params, self.slack]
+        self._z = [*self.anchors, self.anchor_slack]
+        m, like = self.n_constraints, self.multipliers
+        self._one = like.new_ones(1)
+        self._zeros = like.new_zeros(m)
+        self._coef = like.new_zeros(1 + 2 * m)
+        self._acc = like.new_zeros(1 + 2 * m)
 
-    def step(self, idx: torch.Tensor) -> torch.Tensor:
+    n_draws = 2
+
+    def step_batch(self, batch) -> torch.Tensor:
         """One SSL-ALM step (see the module docstring for the six stages)."""
-        f, c = self.problem.objective_and_constraints(idx, 2)
-        c1 = c[0]
+        m = self.n_constraints
+        out = self.problem.terms(self.problem.module(batch.X), batch)  # [f, c¹, c²]
         with torch.no_grad():
-            s = self.slack
+            ct = out[1:].view(2, m) + self.slack  # c̃(x; ζ¹), c̃(x; ζ²)
             lam = self.multipliers
-            lam.add_(c1.detach() + s, alpha=self.dual_lr)  # 1. dual ascent
+            lam.add_(ct[0], alpha=self.dual_lr)  # 1. dual ascent
             lam.masked_fill_(lam >= self.multiplier_max, 0.0)  # safeguard
-            weight = lam + self.penalty * (c[1].detach() + s)  # λ + ρ c̃₂
-        loss = f + torch.dot(weight, c1)
-        self.optimizer.zero_grad(set_to_none=True)
+            weight = torch.add(lam, ct[1], alpha=self.penalty)  # λ + ρ c̃₂
+            # loss = f + weightᵀ c(ζ¹): coefficients over [f, c¹, c²].
+            torch.cat([self._one, weight, self._zeros], out=self._coef)
+            self._acc.add_(out)
+        loss = torch.dot(self._coef, out)
+        self.optimizer.zero_grad()
         loss.backward()  # 2-5: G_θ without the proximal term
         with torch.no_grad():
-            tau = self.lr
-            grad_s = weight
+            # G_s = λ + ρ c̃₂ (+ μ (s - z_s)): the slack's gradient is `weight`.
             if self._smoothed:
-                mu = self.smoothing
-                grads = [p.grad for p in self.params]
+                grads = [p.grad for p in self.params] + [weight]
                 torch._foreach_add_(
-                    grads, torch._foreach_sub(self.params, self.anchors), alpha=mu
+                    grads, torch._foreach_sub(self._x, self._z), alpha=self.smoothing
                 )
-                grad_s = weight + mu * (s - self.anchor_slack)
                 # 6. z ← z + β (x_old − z), before x moves.
-                torch._foreach_lerp_(self.anchors, self.params, self.anchor_rate)
-                self.anchor_slack.lerp_(s, self.anchor_rate)
-            self.optimizer.step()  # θ ← θ − τ G_θ
-            s.sub_(grad_s, alpha=tau).clamp_(min=0.0)  # s ← Π_{s≥0}(s − τ G_s)
-            self._c_sum += c1.detach()
-        self._count(f)
-        return f
+                torch._foreach_lerp_(self._z, self._x, self.anchor_rate)
+            self._optimizer_step()  # θ ← θ − τ G_θ
+            # s ← Π_{s≥0}(s − τ G_s)
+            self.slack.sub_(weight, alpha=self.lr).clamp_(min=0.0)
+        self._epoch_steps += 1
+        return out[0]
 
     def start_epoch(self) -> None:
         """Reset the accumulators."""
         super().start_epoch()
-        self._c_sum.zero_()
+        self._acc.zero_()
 
     def end_epoch(self) -> dict:
         """Summary: mean minibatch loss and constraints, multipliers, slack."""
+        self._loss_sum.copy_(self._acc[0])
         steps = max(float(self._epoch_steps), 1.0)
         out = super().end_epoch()
-        out["train_constraints"] = (self._c_sum / steps).tolist()
+        out["train_constraints"] = (
+            self._acc[1 : 1 + self.n_constraints] / steps
+        ).tolist()
         out["multipliers"] = self.multipliers.tolist()
         out["slack"] = self.slack.tolist()
         return out

@@ -54,9 +54,11 @@ class Penalty(Algorithm):
             hinge = hinge * hinge
         return self.weight * hinge.sum()
 
-    def step(self, idx: torch.Tensor) -> torch.Tensor:
+    n_draws = 1
+
+    def step_batch(self, batch) -> torch.Tensor:
         """One step on loss + penalty, both from one forward pass."""
-        f, c = self.problem.objective_and_constraints(idx, 1)
+        f, c = self.problem.losses(self.problem.module(batch.X), batch)
         self._primal_step(f + self.penalty(c[0]))
         self._count(f)
         return f

@@ -30,6 +30,7 @@ from ..constraints import CONSTRAINTS, Constraint, compile_constraints, make_con
 from ..engine import FairNet, resolve_device
 from ..groups import GroupEncoder
 from ..nets import ACTIVATIONS, MLP
+from ..optim import LeanSGD
 from ..sampling import TrainingData
 
 __all__ = ["BaseFairClassifier"]
@@ -58,10 +59,12 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
             Interval(Integral, 1, None, closed="left"),
         ],
         "activation": [StrOptions(set(ACTIVATIONS))],
+        "alpha": [Interval(Real, 0, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "constraint_batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        "average": [Interval(Real, 0, 1, closed="left"), None],
         "device": [str, torch.device, None],
         "random_state": ["random_state"],
         "warm_start": ["boolean"],
@@ -83,10 +86,12 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
         min_group_size=None,
         hidden_layer_sizes=(64, 32),
         activation="relu",
+        alpha=3e-3,
         lr=0.05,
         max_epochs=20,
         batch_size=64,
         constraint_batch_size=None,
+        average=0.5,
         device="auto",
         random_state=None,
         warm_start=False,
@@ -99,10 +104,12 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
         self.min_group_size = min_group_size
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
+        self.alpha = alpha
         self.lr = lr
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.constraint_batch_size = constraint_batch_size
+        self.average = average
         self.device = device
         self.random_state = random_state
         self.warm_start = warm_start
@@ -179,9 +186,9 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
                     f"the data contain only one class: {classes[0]!r}."
                 )
             raise ValueError(
-                f"{type(self).__name__} is a binary classifier; y has "
-                f"{len(classes)} classes ({kind} target). Fairness constraints "
-                "here are defined for binary outcomes."
+                "Only binary classification is supported. The type of the target "
+                f"is {kind} ({len(classes)} classes); {type(self).__name__}'s "
+                "fairness constraints are defined for binary outcomes."
             )
         if incremental:
             if not np.array_equal(classes, self.classes_):
@@ -239,7 +246,8 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
 
     def _net_kwargs(self) -> dict:
         return {
-            "optimizer": torch.optim.SGD,
+            "optimizer": LeanSGD,
+            "optimizer__weight_decay": self.alpha,
             "lr": self.lr,
             "max_epochs": self.max_epochs,
             "batch_size": self.batch_size,
@@ -263,6 +271,7 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
             algorithm_params=self._algorithm_params(),
             n_constraints=0 if compiled is None else compiled.n_constraints,
             seed=seed,
+            average=self.average,
             callbacks=copy.deepcopy(self.callbacks),
             device=str(device),
             **self._net_kwargs(),
@@ -273,13 +282,14 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
         """Carry parameter changes made since the last fit into a warm start."""
         net = self.net_
         for key, value in self._net_kwargs().items():
-            if key == "lr":
+            if key in ("lr", "optimizer__weight_decay"):
                 for group in net.optimizer_.param_groups:
-                    group["lr"] = value
-            if key != "optimizer":
+                    group[key.removeprefix("optimizer__")] = value
+            if key != "optimizer" and "__" not in key:
                 setattr(net, key, value)
         for key, value in self._algorithm_params().items():
             setattr(net.algorithm_, key, value)
+        net.average = self.average
 
     # -- prediction --------------------------------------------------------------
     @property
@@ -296,19 +306,19 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
         return self.net_.history
 
     def _logits(self, X) -> np.ndarray:
-        module = self.net_.module_
+        # Inference runs in float64 on a copy of the network: float32 matrix
+        # products change in the last bits with the batch size, and predictions
+        # must not depend on which other rows are predicted with them.
+        module = copy.deepcopy(self.net_.module_).double().eval()
         device = next(module.parameters()).device
-        was_training = module.training
-        module.eval()
         out = []
         with torch.inference_mode():
             for i in range(0, X.shape[0], PREDICT_CHUNK):
-                chunk = torch.as_tensor(X[i : i + PREDICT_CHUNK], dtype=torch.float32)
+                chunk = torch.as_tensor(X[i : i + PREDICT_CHUNK], dtype=torch.float64)
                 out.append(module(chunk.to(device)).cpu())
-        module.train(was_training)
         if not out:
             return np.zeros(0)
-        return torch.cat(out).numpy().astype(np.float64)
+        return torch.cat(out).numpy()
 
     def decision_function(self, X) -> np.ndarray:
         """Logit of the positive class ``classes_[1]`` for each sample.
@@ -356,7 +366,8 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
         numpy.ndarray of shape (n_samples,)
             Labels from ``classes_``.
         """
-        return self.classes_[(self.decision_function(X) > 0).astype(np.int64)]
+        positive = self.decision_function(X) > 0
+        return self.classes_[positive.astype(np.int64)]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -382,6 +393,11 @@ constraint : str, Constraint or list of them, default="loss_gap"
         Width of each hidden layer of the MLP (one logit output).
     activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
         Hidden-layer activation.
+    alpha : float, default=3e-3
+        L2 penalty :math:`\\frac{\\alpha}{2}\\|\\theta\\|^2` on the weights (weight
+        decay). It also keeps the network from meeting a constraint on the
+        training set by memorising it, which is what lets the bound hold on new
+        data.
     lr : float, default=0.05
         :math:`\\tau`, the primal step size (SGD on the network's weights).
     max_epochs : int, default=20
@@ -391,6 +407,11 @@ constraint : str, Constraint or list of them, default="loss_gap"
     constraint_batch_size : int or None, default=None
         Rows per constraint sample, split evenly over the (group, label) cells the
         constraints read; ``None`` uses ``batch_size``.
+    average : float or None, default=0.5
+        Return the average of the weights at the end of each epoch after this
+        fraction of ``max_epochs`` (stochastic weight averaging, Izmailov et al.
+        2018): it removes the last iterate's oscillation around the bound.
+        ``None`` returns the last iterate.
     device : str or torch.device, default="auto"
         ``"auto"`` trains on CUDA when available, else on the CPU.
     random_state : int, RandomState instance or None, default=None
