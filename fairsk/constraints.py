@@ -27,8 +27,9 @@ and a constraint compares statistics across groups with a linear inequality
 Because the map is linear, a minibatch that holds ``k`` samples of each cell gives
 an unbiased estimate of every constraint at once (one matrix product), no batch can
 miss a group, and the same matrix applied to exact full-data cell means gives the
-reported values. Training uses smooth quantities (sigmoid scores); reports use hard
-predictions (``logit > 0``), as fairlearn's metrics do.
+reported values. Reports use hard predictions (``logit > 0``), as fairlearn's
+metrics do; in training, rates are straight-through estimates -- the hard
+decision's value with the sigmoid surrogate's gradient -- and the loss is the BCE.
 """
 
 from __future__ import annotations
@@ -63,8 +64,16 @@ def bce_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 def positive_score(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    r"""Smooth positive prediction :math:`\sigma(\ell)`."""
-    return torch.sigmoid(logits)
+    r"""Positive prediction: value :math:`[\ell > 0]`, gradient of :math:`\sigma(\ell)`.
+
+    A straight-through estimator (Bengio, Léonard & Courville, 2013): the value is
+    the hard decision, so a minibatch rate is an unbiased estimate of the rate the
+    report measures, while the gradient is the sigmoid surrogate's. With the
+    sigmoid's *value* instead, a constraint met on scores can miss the hard rates
+    by a wide margin (scores near 0.5 count as half a decision).
+    """
+    s = torch.sigmoid(logits)
+    return (logits > 0).to(logits.dtype) + (s - s.detach())
 
 
 def hard_positive(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -73,8 +82,13 @@ def hard_positive(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 def smooth_error(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    r"""Smooth error :math:`\sigma((1 - 2y)\ell)`: the wrong class's score."""
-    return torch.sigmoid((1 - 2 * y) * logits)
+    r"""Error: value :math:`[[\ell > 0] \ne y]`, gradient of :math:`\sigma((1-2y)\ell)`.
+
+    The straight-through estimator of :func:`positive_score`, with the wrong
+    class's score as the surrogate.
+    """
+    s = torch.sigmoid((1 - 2 * y) * logits)
+    return hard_error(logits, y) + (s - s.detach())
 
 
 def hard_error(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -91,7 +105,7 @@ class Quantity:
     name : str
         Unique name; quantities with the same name are computed once per step.
     fn : callable ``(logits, y) -> tensor``
-        Differentiable version, used for training.
+        Version used in training (it must carry a gradient).
     hard_fn : callable or None
         Version on hard predictions, used for reported violations; ``None`` reuses
         ``fn`` (as for the loss, which is reported as is).
@@ -354,6 +368,8 @@ class CompiledConstraints:
         Group statistics: ``S = A @ vec(M)``.
     row_names : list of str
         One readable name per constraint row.
+    row_kinds : numpy.ndarray of str
+        The ``kind`` of the constraint each row comes from.
     stat_index : list of tuple
         ``(constraint index, statistic name, group code or "pop")`` of each row of A.
     constraints : list of Constraint
@@ -371,6 +387,7 @@ class CompiledConstraints:
     stat_index: list
     constraints: list
     group_names: list
+    row_kinds: np.ndarray
 
     @property
     def n_constraints(self) -> int:
@@ -394,6 +411,42 @@ class CompiledConstraints:
         sums = Q.new_zeros(n_cells, Q.shape[1]).index_add_(0, cell, Q * w[:, None])
         mass = Q.new_zeros(n_cells).index_add_(0, cell, w)
         return sums / mass.clamp_min(torch.finfo(Q.dtype).tiny)[:, None]
+
+    def cell_moments(self, Q: torch.Tensor, cell: torch.Tensor, weight=None):
+        r"""Variance of each quantity within each cell, and each cell's sample size.
+
+        Returns ``(var, n_eff)``: the weighted within-cell variance (shape
+        ``(n_cells, n_quantities)``) and Kish's effective sample size
+        :math:`(\sum w)^2 / \sum w^2` of each cell (the count when unweighted).
+        """
+        n_cells = len(self.cells)
+        keep = cell >= 0
+        Q, cell = Q[keep], cell[keep]
+        w = torch.ones_like(Q[:, 0]) if weight is None else weight[keep].to(Q.dtype)
+        tiny = torch.finfo(Q.dtype).tiny
+        mass = Q.new_zeros(n_cells).index_add_(0, cell, w).clamp_min(tiny)
+        mean = Q.new_zeros(n_cells, Q.shape[1]).index_add_(0, cell, Q * w[:, None])
+        mean = mean / mass[:, None]
+        dev = (Q - mean[cell]) ** 2
+        var = Q.new_zeros(n_cells, Q.shape[1]).index_add_(0, cell, dev * w[:, None])
+        sq = Q.new_zeros(n_cells).index_add_(0, cell, w * w).clamp_min(tiny)
+        return var / mass[:, None], mass**2 / sq
+
+    def margins(self, var: torch.Tensor, n_eff: torch.Tensor, z: float) -> np.ndarray:
+        r"""Margin of each row: ``z`` standard errors of its training estimate.
+
+        Each row is linear in cell means, so (for a fixed model) its estimate from
+        :math:`n_c` samples per cell has standard error
+        :math:`\sqrt{\sum_{c,q} K_{j,(c,q)}^2 \sigma^2_{c,q} / n_c}`. A row met
+        with this margin on the training set holds on new data from the same
+        population with the one-sided normal confidence that ``z`` stands for.
+        Ratio rows get no margin (their scale depends on the rates themselves).
+        """
+        nq = var.shape[1]
+        v = var.detach().cpu().double().numpy().reshape(-1)
+        n = np.repeat(n_eff.detach().cpu().double().numpy(), nq)
+        se = np.sqrt((self.K**2) @ (v / np.maximum(n, 1.0)))
+        return np.where(self.row_kinds == "ratio", 0.0, z * se)
 
     def values(self, M: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         """Return constraint rows ``c`` and group statistics ``S`` from cell means."""
@@ -509,7 +562,7 @@ def compile_constraints(
         return (2 * g + y) * n_q + q_index[qname]
 
     group_mass = cell_mass.sum(axis=1)
-    k_rows, b_rows, names = [], [], []
+    k_rows, b_rows, names, kinds = [], [], [], []
     a_rows, stat_index = [], []
     for ci, con in enumerate(constraints):
         for stat in con.statistics:
@@ -556,10 +609,11 @@ def compile_constraints(
             def label(g):
                 return "pop" if g == "pop" else str(group_names[g])
 
-            def add(vec, b, text, prefix=con.name):
+            def add(vec, b, text, prefix=con.name, kind=con.kind):
                 k_rows.append(vec)
                 b_rows.append(b)
                 names.append(f"{prefix}: {text}")
+                kinds.append(kind)
 
             s, r = stat.name, con.bound
             if con.kind == "upper":
@@ -597,4 +651,5 @@ def compile_constraints(
         stat_index=stat_index,
         constraints=list(constraints),
         group_names=list(group_names),
+        row_kinds=np.array(kinds),
     )

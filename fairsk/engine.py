@@ -22,6 +22,7 @@ import copy
 import warnings
 
 import numpy as np
+import scipy.stats
 import torch
 from sklearn.exceptions import ConvergenceWarning
 from skorch import NeuralNet
@@ -40,6 +41,7 @@ LIST_KEYS = (
     "avg_constraints",
     "multipliers",
     "slack",
+    "margins",
 )
 
 
@@ -73,7 +75,7 @@ def _reacts_to_batches(cb: Callback) -> bool:
 
 
 class FairNet(NeuralNet):
-    """skorch net that trains ``module_`` with the update rule ``algorithm_``.
+    r"""skorch net that trains ``module_`` with the update rule ``algorithm_``.
 
     Parameters
     ----------
@@ -93,6 +95,14 @@ class FairNet(NeuralNet):
         Average the weights at the end of each epoch past this fraction of the
         run, and return the average (stochastic weight averaging); ``None``
         returns the last iterate.
+    lr_schedule : {"constant", "cosine"}
+        ``"cosine"`` sets the primal step of epoch :math:`e` of :math:`E` to
+        :math:`\tau (1 + \cos(\pi e / E)) / 2` (Loshchilov & Hutter, 2017,
+        *SGDR*, without restarts).
+    confidence : float or None
+        Train on bounds tightened by the one-sided normal quantile of this level
+        times each constraint row's standard error on the training set
+        (re-estimated every epoch); ``None`` trains on the bounds as given.
     **kwargs
         Passed to :class:`skorch.NeuralNet` (``optimizer``, ``lr``, ``max_epochs``,
         ``batch_size``, ``callbacks``, ``warm_start``, ``verbose``, ``device``...).
@@ -108,6 +118,8 @@ class FairNet(NeuralNet):
         seed=0,
         record_batches=False,
         average=None,
+        lr_schedule="constant",
+        confidence=None,
         criterion=nn.BCEWithLogitsLoss,
         **kwargs,
     ):
@@ -119,6 +131,8 @@ class FairNet(NeuralNet):
         self.seed = seed
         self.record_batches = record_batches
         self.average = average
+        self.lr_schedule = lr_schedule
+        self.confidence = confidence
 
     @property
     def _default_callbacks(self):
@@ -178,9 +192,15 @@ class FairNet(NeuralNet):
             if self.average is None
             else self.average * (len(self.history) + epochs)
         )
+        if self.confidence is not None and data.compiled is not None:
+            self._update_margins(problem, problem.evaluate())
         self._last_good = self._snapshot()
+        first, total = len(self.history), len(self.history) + epochs
+        if epoch_mode == "more":  # a warm start schedules its own epochs
+            first, total = 0, epochs
         try:
-            for _ in range(epochs):
+            for e in range(epochs):
+                self._schedule_lr(first + e, total)
                 self.notify("on_epoch_begin", **epoch_kwargs)
                 self.run_training_epoch(problem, gen, per_batch)
                 algo.rng_state = gen.get_state().to(algo.n_steps.device)
@@ -196,6 +216,21 @@ class FairNet(NeuralNet):
             algo.unbind()
             self._last_good = None
         return self
+
+    def _update_margins(self, problem: FairProblem, ev: dict) -> np.ndarray | None:
+        if self.confidence is None or "cell_var" not in ev:
+            return None
+        z = float(scipy.stats.norm.ppf(self.confidence))
+        margins = problem.data.compiled.margins(ev["cell_var"], ev["cell_n"], z)
+        problem.set_margins(margins)
+        return margins
+
+    def _schedule_lr(self, epoch: int, total: int) -> None:
+        if self.lr_schedule == "constant":
+            return
+        factor = 0.5 * (1.0 + np.cos(np.pi * epoch / max(total, 1)))
+        for group in self.optimizer_.param_groups:
+            group["lr"] = self.lr * factor
 
     def run_training_epoch(self, problem: FairProblem, gen, per_batch: bool) -> None:
         """One pass of objective minibatches over a fresh permutation.
@@ -276,6 +311,9 @@ class FairNet(NeuralNet):
         hist = self.history
         for key, value in summary.items():
             hist.record(key, value)
+        margins = self._update_margins(problem, ev)
+        if margins is not None:
+            hist.record("margins", margins.tolist())
         losses = [h["train_loss"] for h in hist[:-1] if "train_loss" in h]
         hist.record(
             "train_loss_best", not losses or summary["train_loss"] < min(losses)

@@ -272,8 +272,9 @@ class FairProblem:
 
         ``forward`` replaces the module's forward (e.g. with averaged weights).
         Returns a dict with ``objective`` (weighted mean BCE), ``constraints``
-        (smooth rows ``c``), ``report`` (each constraint on hard predictions:
-        value and violation) and ``logits``.
+        (the rows ``c`` on hard predictions, the loss as is), ``report`` (each
+        constraint's value and violation), ``logits``, and each cell's quantity
+        variance and effective size (``cell_var``, ``cell_n``).
         """
         data = self.data if data is None else data
         forward = self.module if forward is None else forward
@@ -290,15 +291,23 @@ class FairProblem:
         compiled = data.compiled
         if compiled is None or data.cell is None:
             return out
-        smooth = compiled.cell_means(
-            compiled.quantity_matrix(logits, data.y), data.cell, w
-        )
-        hard = compiled.cell_means(
-            compiled.quantity_matrix(logits, data.y, hard=True), data.cell, w
-        )
-        c, _ = compiled.values(smooth)
-        _, S_hard = compiled.values(hard)
+        Q = compiled.quantity_matrix(logits, data.y, hard=True)
+        c, S = compiled.values(compiled.cell_means(Q, data.cell, w))
         out["constraints"] = c
-        out["report"] = compiled.report(S_hard)
+        out["report"] = compiled.report(S)
         out["max_violation"] = float(np.max(c)) if len(c) else 0.0
+        out["cell_var"], out["cell_n"] = compiled.cell_moments(Q, data.cell, w)
         return out
+
+    def set_margins(self, margins: np.ndarray) -> None:
+        """Train on tightened bounds ``b - margins`` (gaps never below zero).
+
+        Difference and upper-bound rows keep a non-negative right-hand side: a
+        margin larger than the bound asks for the gap to vanish, not to reverse.
+        """
+        compiled = self.data.compiled
+        b = compiled.b - margins
+        b = np.where(compiled.row_kinds == "ratio", b, np.maximum(b, 0.0))
+        self.b = torch.as_tensor(b, dtype=self.b.dtype, device=self.b.device)
+        self._neg_b = -self.b
+        self._step_maps.clear()

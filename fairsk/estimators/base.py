@@ -61,10 +61,12 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
         "activation": [StrOptions(set(ACTIVATIONS))],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
+        "lr_schedule": [StrOptions({"constant", "cosine"})],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "constraint_batch_size": [Interval(Integral, 1, None, closed="left"), None],
         "average": [Interval(Real, 0, 1, closed="left"), None],
+        "confidence": [Interval(Real, 0.5, 1, closed="neither"), None],
         "device": [str, torch.device, None],
         "random_state": ["random_state"],
         "warm_start": ["boolean"],
@@ -84,10 +86,12 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
         bound=0.005,
         pairing="auto",
         min_group_size=None,
+        confidence=0.9,
         hidden_layer_sizes=(64, 32),
         activation="relu",
         alpha=3e-3,
         lr=0.05,
+        lr_schedule="cosine",
         max_epochs=20,
         batch_size=64,
         constraint_batch_size=None,
@@ -102,10 +106,12 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
         self.bound = bound
         self.pairing = pairing
         self.min_group_size = min_group_size
+        self.confidence = confidence
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.alpha = alpha
         self.lr = lr
+        self.lr_schedule = lr_schedule
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.constraint_batch_size = constraint_batch_size
@@ -272,6 +278,8 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
             n_constraints=0 if compiled is None else compiled.n_constraints,
             seed=seed,
             average=self.average,
+            lr_schedule=self.lr_schedule,
+            confidence=self.confidence,
             callbacks=copy.deepcopy(self.callbacks),
             device=str(device),
             **self._net_kwargs(),
@@ -290,6 +298,8 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
         for key, value in self._algorithm_params().items():
             setattr(net.algorithm_, key, value)
         net.average = self.average
+        net.lr_schedule = self.lr_schedule
+        net.confidence = self.confidence
 
     # -- prediction --------------------------------------------------------------
     @property
@@ -389,6 +399,14 @@ constraint : str, Constraint or list of them, default="loss_gap"
     min_group_size : int or None, default=None
         Groups with fewer training samples are merged into ``"other"`` (with a
         warning naming them). ``None`` merges nothing.
+    confidence : float or None, default=0.9
+        Aim for the bound to hold on *new* data from the same population: train
+        on each constraint row tightened by :math:`z_{\\text{confidence}}` standard
+        errors of its estimate on the training set (re-estimated each epoch from
+        the per-cell variances; a gap is never asked to go below zero; ratio
+        constraints are not tightened). ``None`` trains on the bound as given.
+        Small groups get larger margins. ``history_`` records them as
+        ``margins``.
     hidden_layer_sizes : tuple of int, default=(64, 32)
         Width of each hidden layer of the MLP (one logit output).
     activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
@@ -400,6 +418,11 @@ constraint : str, Constraint or list of them, default="loss_gap"
         data.
     lr : float, default=0.05
         :math:`\\tau`, the primal step size (SGD on the network's weights).
+    lr_schedule : {"cosine", "constant"}, default="cosine"
+        ``"cosine"`` anneals the primal step over the epochs of a fit,
+        :math:`\\tau_e = \\tau (1 + \\cos(\\pi e / E)) / 2` (Loshchilov & Hutter,
+        2017), so the final weights stop oscillating around the bound; use
+        ``"constant"`` with your own ``LRScheduler`` callback.
     max_epochs : int, default=20
         Passes of the objective minibatches over the training set.
     batch_size : int, default=64

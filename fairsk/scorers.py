@@ -1,0 +1,123 @@
+"""Fairness scorers for ``GridSearchCV`` / ``cross_validate``, built on fairlearn.
+
+Each scorer requests ``sensitive_features`` (so it needs
+``sklearn.set_config(enable_metadata_routing=True)``, the only way scikit-learn can
+hand a scorer anything beyond ``X`` and ``y``) and follows the scikit-learn sign
+convention: larger is better, so a disparity ``d`` is reported as ``-d``.
+
+>>> from fairsk.scorers import SCORERS
+>>> sorted(SCORERS)
+['demographic_parity_difference', 'equalized_odds_difference', 'loss_gap']
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from fairlearn.metrics import demographic_parity_difference, equalized_odds_difference
+from sklearn import config_context
+from sklearn.metrics import make_scorer
+
+from .metrics import loss_gap
+
+__all__ = [
+    "SCORERS",
+    "demographic_parity_difference_scorer",
+    "equalized_odds_difference_scorer",
+    "loss_gap_scorer",
+    "make_fairness_scorer",
+]
+
+
+def _loss_gap(y_true, y_prob, *, sensitive_features, sample_weight=None) -> float:
+    """:func:`fairsk.metrics.loss_gap` on ``predict_proba``'s output."""
+    y_prob = np.asarray(y_prob)
+    if y_prob.ndim == 2:
+        y_prob = y_prob[:, -1]
+    return loss_gap(
+        y_true,
+        y_prob,
+        sensitive_features=sensitive_features,
+        sample_weight=sample_weight,
+    )
+
+
+#: Disparity functions by name: ``(function, response_method, needs labels 0/1)``.
+_METRICS = {
+    "demographic_parity_difference": (demographic_parity_difference, "predict"),
+    "equalized_odds_difference": (equalized_odds_difference, "predict"),
+    "loss_gap": (_loss_gap, "predict_proba"),
+}
+
+
+def _positive_labels(metric, response: str):
+    """Adapt a metric to estimators whose labels are not 0/1.
+
+    fairlearn's parity metrics count ``y_pred == 1`` as a positive decision and
+    ``loss_gap`` needs 0/1 targets, so labels are binarised against the positive
+    class, the largest label (as scikit-learn orders ``classes_``).
+    """
+
+    def scored(y_true, y_pred, **kwargs):
+        y_true = np.asarray(y_true)
+        positive = np.unique(y_true)[-1] if len(y_true) else 1
+        if response == "predict":
+            y_pred = (np.asarray(y_pred) == positive).astype(int)
+        return metric((y_true == positive).astype(int), y_pred, **kwargs)
+
+    scored.__name__ = getattr(metric, "__name__", "metric")
+    return scored
+
+
+def make_fairness_scorer(metric: str, **kwargs):
+    """Return a scorer of ``-metric`` that requests ``sensitive_features``.
+
+    Parameters
+    ----------
+    metric : {"demographic_parity_difference", "equalized_odds_difference", \
+"loss_gap"}
+        The disparity (fairlearn's metric, or :func:`fairsk.metrics.loss_gap`).
+    **kwargs
+        Passed to the metric (e.g. ``method="to_overall"``).
+
+    Returns
+    -------
+    scorer : callable
+        For ``scoring=`` of GridSearchCV; its value is the negated disparity.
+
+    Examples
+    --------
+    >>> scorer = make_fairness_scorer("demographic_parity_difference",
+    ...                               method="to_overall")
+    >>> scorer._response_method
+    'predict'
+    """
+    if metric not in _METRICS:
+        raise ValueError(
+            f"Unknown metric {metric!r}; expected one of {sorted(_METRICS)}."
+        )
+    func, response = _METRICS[metric]
+    scorer = make_scorer(
+        _positive_labels(func, response),
+        greater_is_better=False,
+        response_method=response,
+        **kwargs,
+    )
+    # Requests can only be set while routing is on; the request is stored on the
+    # scorer and used whenever routing is enabled later.
+    with config_context(enable_metadata_routing=True):
+        scorer.set_score_request(sensitive_features=True)
+    return scorer
+
+
+demographic_parity_difference_scorer = make_fairness_scorer(
+    "demographic_parity_difference"
+)
+equalized_odds_difference_scorer = make_fairness_scorer("equalized_odds_difference")
+loss_gap_scorer = make_fairness_scorer("loss_gap")
+
+#: The ready scorers, by metric name.
+SCORERS = {
+    "demographic_parity_difference": demographic_parity_difference_scorer,
+    "equalized_odds_difference": equalized_odds_difference_scorer,
+    "loss_gap": loss_gap_scorer,
+}
