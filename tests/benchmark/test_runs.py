@@ -1,0 +1,110 @@
+"""Run specs, the time budget, one run's record, and the algorithm registry."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fairsk
+from fairsk import UnconstrainedClassifier
+from fairsk.benchmark import RunSpec, WallClockBudget, execute, plan_runs
+from fairsk.benchmark.registry import algorithm_names, our_estimators
+from fairsk.estimators import BaseFairClassifier
+
+
+def test_wall_clock_budget_stops_after_the_epoch_that_spends_it():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(128, 3)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    clf = UnconstrainedClassifier(
+        max_epochs=10_000, batch_size=32, callbacks=[WallClockBudget(0.0)]
+    )
+    assert clf.fit(X, y).n_iter_ == 1
+    # A budget that is never spent leaves max_epochs in charge.
+    clf.set_params(max_epochs=3, callbacks=[WallClockBudget(3600)])
+    assert clf.fit(X, y).n_iter_ == 3
+
+
+def test_run_id_is_stable_and_tracks_what_changes_results():
+    base = RunSpec("sslalm", 0, "loss_gap", 0.005)
+    assert base.run_id == RunSpec("sslalm", 0, "loss_gap", 0.005).run_id
+    assert base.run_id.startswith("sslalm_loss_gap_b0.005_s0_")
+    changed = [
+        RunSpec("sslalm", 1, "loss_gap", 0.005),
+        RunSpec("sslalm", 0, "loss_gap", 0.01),
+        RunSpec("sslalm", 0, "loss_gap", 0.005, epochs=3),
+        RunSpec("sslalm", 0, "loss_gap", 0.005, params=(("lr", 0.1),)),
+        RunSpec("sslalm", 0, "loss_gap", 0.005, data_key="other"),
+    ]
+    assert len({s.run_id for s in [base, *changed]}) == 6
+    # Execution details do not change the result, nor the id.
+    same = RunSpec("sslalm", 0, "loss_gap", 0.005, threads=4, monitor_bound=0.3)
+    assert same.run_id == base.run_id
+    # fairlearn baselines ignore the network's budget; fairsk ignores the proxy.
+    gs = RunSpec("gs-logreg", 0, "loss_gap", 0.005)
+    assert gs.run_id == RunSpec("gs-logreg", 0, "loss_gap", 0.005, epochs=99).run_id
+    assert base.run_id == RunSpec("sslalm", 0, "loss_gap", 0.005, proxy=None).run_id
+
+
+def test_plan_runs_sweeps_bounds_and_seeds():
+    specs = plan_runs(
+        ["sgd", "alm", "eg-logreg", "logreg"],
+        [0, 1, 2],
+        [0.01, 0.05],
+        constraint="demographic_parity",
+        params={"alm": {"lr": 0.1}},
+    )
+    count = {}
+    for s in specs:
+        count[s.algorithm] = count.get(s.algorithm, 0) + 1
+    # sgd and logreg: bound-free; alm: 2 x 3; eg: 2 bounds, first seed only.
+    assert count == {"sgd": 3, "alm": 6, "eg-logreg": 2, "logreg": 1}
+    assert specs[0].algorithm == "eg-logreg"  # the longest runs start first
+    assert all(s.params == (("lr", 0.1),) for s in specs if s.algorithm == "alm")
+    every = plan_runs(
+        ["eg-logreg"], [0, 1], [0.01], constraint="loss_gap", fairlearn_every_seed=True
+    )
+    assert sorted(s.seed for s in every) == [0, 1]
+
+
+def test_execute_records_metrics_and_trajectory(tiny_data):
+    spec = RunSpec("sslalm", 0, "loss_gap", 0.01, epochs=2, batch_size=64)
+    rec = execute(spec, tiny_data)
+    assert rec["status"] == "ok", rec.get("error")
+    assert rec["run_id"] == spec.run_id and rec["epochs_run"] == 2
+    assert 0 <= rec["test_accuracy"] <= 1 and rec["test_ina"] == pytest.approx(
+        1 - rec["test_accuracy"]
+    )
+    traj = rec["trajectory"]
+    assert len(traj["objective"]) == 2 and traj["time"][1] >= traj["time"][0]
+    assert set(traj["constraints"]) == {"loss_gap"}
+
+
+def test_execute_with_a_seconds_budget(tiny_data):
+    spec = RunSpec("sgd", 0, "loss_gap", None, epochs=None, seconds=1e-6)
+    rec = execute(spec, tiny_data)
+    assert rec["status"] == "ok" and rec["epochs_run"] == 1
+    assert rec["budget"] == "1e-06 s"
+
+
+def test_execute_turns_failures_into_records(tiny_data):
+    bad = RunSpec("alm", 0, "loss_gap", 0.01, epochs=1, params=(("lr", -1.0),))
+    rec = execute(bad, tiny_data)
+    assert rec["status"] == "error" and "lr" in rec["error"]
+    assert "Traceback" in rec["traceback"]
+    skip = RunSpec("threshold-logreg", 0, "bounded_group_loss", 0.5)
+    rec = execute(skip, tiny_data)
+    assert rec["status"] == "skipped" and "ThresholdOptimizer" in rec["reason"]
+
+
+def test_registry_finds_ours_and_new_classifiers(monkeypatch):
+    names = our_estimators()
+    assert {"sslalm", "alm", "penalty", "sgd"} <= set(names)
+    assert "eg-hgb" in algorithm_names() and "threshold-hgb" in algorithm_names()
+
+    class FooBarClassifier(BaseFairClassifier):
+        pass
+
+    monkeypatch.setattr(fairsk, "FooBarClassifier", FooBarClassifier, raising=False)
+    monkeypatch.setattr(fairsk, "__all__", [*fairsk.__all__, "FooBarClassifier"])
+    assert our_estimators()["foobar"] is FooBarClassifier
