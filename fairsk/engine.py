@@ -18,6 +18,7 @@ no host call at all and the history is written once per epoch.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import warnings
 
@@ -32,17 +33,44 @@ from torch import nn
 from .problem import FairProblem
 from .sampling import TrainingData
 
-__all__ = ["FairNet", "resolve_device"]
+__all__ = ["FairNet", "resolve_device", "torch_threads"]
 
 #: History keys whose values are lists (not shown by PrintLog).
 LIST_KEYS = (
     "train_constraints",
     "constraints",
     "avg_constraints",
+    "valid_constraints",
     "multipliers",
     "slack",
     "margins",
 )
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None):
+    """Run torch's CPU kernels on ``n`` threads, restoring the caller's setting.
+
+    A 64-32 network's operations are too small to gain from threads (they only
+    add synchronisation), and a fixed count makes results independent of the
+    machine and of how many fits run side by side (``GridSearchCV(n_jobs=...)``):
+    reductions are summed in the same order. ``None`` leaves the setting alone.
+
+    Examples
+    --------
+    >>> with torch_threads(1):
+    ...     torch.get_num_threads()
+    1
+    """
+    before = torch.get_num_threads()
+    if n is None or n == before:
+        yield
+        return
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def resolve_device(device) -> torch.device:
@@ -103,6 +131,11 @@ class FairNet(NeuralNet):
         Train on bounds tightened by the one-sided normal quantile of this level
         times each constraint row's standard error on the training set
         (re-estimated every epoch); ``None`` trains on the bounds as given.
+    select : {"last", "feasible"}
+        What to return when a validation set is given to :meth:`fit_loop`:
+        the last epoch's model (averaged when ``average`` is set), or the epoch's
+        model with the lowest validation objective among those that meet every
+        bound on the validation set (else the least violating, with a warning).
     **kwargs
         Passed to :class:`skorch.NeuralNet` (``optimizer``, ``lr``, ``max_epochs``,
         ``batch_size``, ``callbacks``, ``warm_start``, ``verbose``, ``device``...).
@@ -120,6 +153,7 @@ class FairNet(NeuralNet):
         average=None,
         lr_schedule="constant",
         confidence=None,
+        select="last",
         criterion=nn.BCEWithLogitsLoss,
         **kwargs,
     ):
@@ -133,6 +167,7 @@ class FairNet(NeuralNet):
         self.average = average
         self.lr_schedule = lr_schedule
         self.confidence = confidence
+        self.select = select
 
     @property
     def _default_callbacks(self):
@@ -165,12 +200,16 @@ class FairNet(NeuralNet):
         gen.manual_seed(self.seed)
         return gen
 
-    def fit_loop(self, X, y=None, epochs=None, *, epoch_mode="more", **fit_params):
+    def fit_loop(
+        self, X, y=None, epochs=None, *, epoch_mode="more", valid=None, **fit_params
+    ):
         """Train on ``X``, a :class:`~fairsk.sampling.TrainingData`.
 
         ``epoch_mode="total"`` runs until the history holds ``max_epochs`` epochs
         (so a fit resumed by ``LoadInitState`` from a checkpoint ends where an
         uninterrupted one would); ``"more"`` runs ``max_epochs`` more (warm start).
+        ``valid`` (a :class:`~fairsk.sampling.TrainingData` without sampler) is
+        evaluated after every epoch, as ``valid_*`` history entries.
         """
         data: TrainingData = X
         self.check_training_readiness()
@@ -184,7 +223,8 @@ class FairNet(NeuralNet):
         algo.bind(problem, self.optimizer_)
         cbs = [cb for _, cb in self.callbacks_]
         per_batch = self.record_batches or any(_reacts_to_batches(cb) for cb in cbs)
-        epoch_kwargs = {"dataset_train": data, "dataset_valid": None}
+        epoch_kwargs = {"dataset_train": data, "dataset_valid": valid}
+        self._valid, self._best = valid, None
         if epoch_mode == "more":  # a warm start averages its own epochs afresh
             algo.n_averaged.zero_()
         self._average_after = (
@@ -207,15 +247,32 @@ class FairNet(NeuralNet):
                 if not self.record_epoch(problem):
                     break
                 self.notify("on_epoch_end", **epoch_kwargs)
-            if int(algo.n_averaged):
-                with torch.no_grad():
-                    torch._foreach_copy_(
-                        list(self.module_.parameters()), algo.averages()
-                    )
+            self._finish(algo)
         finally:
             algo.unbind()
-            self._last_good = None
+            self._last_good = self._valid = self._best = None
         return self
+
+    def _finish(self, algo) -> None:
+        """Put the returned weights in place: the selected, averaged or last ones."""
+        params = list(self.module_.parameters())
+        if self.select == "feasible" and self._best is not None:
+            best = self._best
+            if not best["feasible"]:
+                warnings.warn(
+                    "No epoch met every bound on the validation set; returning the "
+                    f"least violating one (epoch {best['epoch']}, max violation "
+                    f"{best['violation']:.4g}). Loosen the bound, train longer or "
+                    "use a larger validation_fraction.",
+                    ConvergenceWarning,
+                    stacklevel=4,
+                )
+            with torch.no_grad():
+                torch._foreach_copy_(params, best["weights"])
+            self.history[best["epoch"] - 1]["selected"] = True
+        elif int(algo.n_averaged):
+            with torch.no_grad():
+                torch._foreach_copy_(params, algo.averages())
 
     def _update_margins(self, problem: FairProblem, ev: dict) -> np.ndarray | None:
         if self.confidence is None or "cell_var" not in ev:
@@ -319,19 +376,40 @@ class FairNet(NeuralNet):
             "train_loss_best", not losses or summary["train_loss"] < min(losses)
         )
         self._record_evaluation(ev)
+        candidate, forward = list(self.module_.parameters()), None
         if len(hist) > self._average_after:
-            params = list(self.module_.parameters())
-            self.algorithm_.update_average(params)
-            averaged = dict(
-                zip(self._param_names(), self.algorithm_.averages(), strict=True)
-            )
-            ev = problem.evaluate(
-                forward=lambda X: torch.func.functional_call(
-                    self.module_, averaged, (X,)
-                )
-            )
-            self._record_evaluation(ev, prefix="avg_")
+            self.algorithm_.update_average(candidate)
+            candidate = self.algorithm_.averages()
+            averaged = dict(zip(self._param_names(), candidate, strict=True))
+
+            def forward(X):
+                return torch.func.functional_call(self.module_, averaged, (X,))
+
+            self._record_evaluation(problem.evaluate(forward=forward), prefix="avg_")
+        if self._valid is not None:
+            self._record_validation(problem, candidate, forward)
         return True
+
+    def _record_validation(self, problem, candidate, forward) -> None:
+        """Evaluate the model that would be returned now on the validation set."""
+        ev = problem.evaluate(self._valid, forward=forward)
+        hist = self.history
+        self._record_evaluation(ev, prefix="valid_")
+        losses = [h["valid_loss"] for h in hist[:-1] if "valid_loss" in h]
+        hist.record("valid_loss", ev["objective"])
+        hist.record("valid_loss_best", not losses or ev["objective"] < min(losses))
+        if self.select != "feasible":
+            return
+        violation = ev.get("max_violation", 0.0)
+        key = (violation > 0, violation if violation > 0 else ev["objective"])
+        if self._best is None or key < self._best["key"]:
+            self._best = {
+                "key": key,
+                "epoch": len(hist),
+                "feasible": violation <= 0,
+                "violation": violation,
+                "weights": [t.detach().clone() for t in candidate],
+            }
 
     def _param_names(self) -> list[str]:
         return [name for name, _ in self.module_.named_parameters()]

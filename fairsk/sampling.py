@@ -85,8 +85,9 @@ class TrainingData:
         Non-negative weights; ``None`` for uniform.
     compiled : CompiledConstraints or None
         Constraints compiled on these groups; ``None`` trains without constraints.
-    constraint_batch_size : int
-        Rows per constraint sample, split evenly across the sampled cells.
+    constraint_batch_size : int or None
+        Rows per constraint sample, split evenly across the sampled cells;
+        ``None`` for data that is only evaluated (no sampler).
     device : torch.device
         Where the tensors live.
 
@@ -112,7 +113,7 @@ class TrainingData:
         groups: np.ndarray | None,
         sample_weight: np.ndarray | None,
         compiled: CompiledConstraints | None,
-        constraint_batch_size: int,
+        constraint_batch_size: int | None,
         device: torch.device,
     ):
         self.device = torch.device(device)
@@ -140,14 +141,15 @@ class TrainingData:
         if groups is not None:
             self.groups = torch.tensor(groups, dtype=torch.long, device=self.device)
         if compiled is not None and groups is not None:
-            lookup = np.full((int(groups.max()) + 1, 2), -1, dtype=np.int64)
+            lookup = np.full((len(compiled.group_names), 2), -1, dtype=np.int64)
             for i, (g, lab) in enumerate(compiled.cells):
                 lookup[g, lab] = i
             cell = lookup[groups, np.asarray(y, dtype=np.int64)]
             self.cell = torch.as_tensor(cell, device=self.device)
             n_cells = len(compiled.cells)
-            k = max(1, math.ceil(constraint_batch_size / n_cells))
-            self.sampler = CellSampler(self.cell, n_cells, k)
+            if constraint_batch_size is not None:  # None: evaluation data only
+                k = max(1, math.ceil(constraint_batch_size / n_cells))
+                self.sampler = CellSampler(self.cell, n_cells, k)
             if sample_weight is not None:
                 w = np.asarray(sample_weight, dtype=np.float64)
                 mass = np.bincount(cell[cell >= 0], w[cell >= 0], minlength=n_cells)

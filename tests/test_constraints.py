@@ -37,7 +37,9 @@ def _report(constraint, logits, y, groups, pairing="auto", bound=0.05, weight=No
         make_constraints(constraint, bound, pairing), mass, enc.groups_
     )
     lookup = {tuple(c): i for i, c in enumerate(compiled.cells)}
-    cell = torch.tensor([lookup.get((g, int(t)), -1) for g, t in zip(codes, y)])
+    cell = torch.tensor(
+        [lookup.get((g, int(t)), -1) for g, t in zip(codes, y, strict=True)]
+    )
     lt = torch.tensor(logits, dtype=torch.float64)
     yt = torch.tensor(y, dtype=torch.float64)
     wt = None if weight is None else torch.tensor(weight, dtype=torch.float64)

@@ -124,7 +124,7 @@ def test_errors_say_what_to_do(synthetic):
         SSLALMClassifier(**FAST).fit(
             X, y, sensitive_features=np.where(A == "r", None, A)
         )
-    with pytest.raises(ValueError, match="'constraint' parameter .* Got 'nope'"):
+    with pytest.raises(ValueError, match=r"'constraint' parameter .* Got 'nope'"):
         SSLALMClassifier(constraint="nope").fit(X, y, sensitive_features=A)
     with pytest.raises(ValueError, match="bound"):
         SSLALMClassifier(constraint="demographic_parity", bound=1.5).fit(

@@ -153,7 +153,7 @@ def test_sslalm_two_steps_by_hand():
 
 
 def test_sslalm_safeguard_resets_large_multipliers():
-    model, alg = setup(SSLALM, lr=0.01, dual_lr=100.0, multiplier_max=1.0)
+    _, alg = setup(SSLALM, lr=0.01, dual_lr=100.0, multiplier_max=1.0)
     step(alg)
     _, _, c, _ = by_hand(W0, B0)
     lam = 100.0 * c

@@ -14,9 +14,11 @@ import copy
 from numbers import Integral, Real
 
 import numpy as np
+import pandas as pd
 import torch
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
@@ -27,7 +29,8 @@ from sklearn.utils.validation import (
 )
 
 from ..constraints import CONSTRAINTS, Constraint, compile_constraints, make_constraints
-from ..engine import FairNet, resolve_device
+from ..engine import FairNet, resolve_device, torch_threads
+from ..feasibility import feasibility_report
 from ..groups import GroupEncoder
 from ..nets import ACTIVATIONS, MLP
 from ..optim import LeanSGD
@@ -67,6 +70,8 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
         "constraint_batch_size": [Interval(Integral, 1, None, closed="left"), None],
         "average": [Interval(Real, 0, 1, closed="left"), None],
         "confidence": [Interval(Real, 0.5, 1, closed="neither"), None],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+        "select": [StrOptions({"last", "feasible"})],
         "device": [str, torch.device, None],
         "random_state": ["random_state"],
         "warm_start": ["boolean"],
@@ -87,6 +92,8 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
         pairing="auto",
         min_group_size=None,
         confidence=0.9,
+        validation_fraction=None,
+        select="last",
         hidden_layer_sizes=(64, 32),
         activation="relu",
         alpha=3e-3,
@@ -107,6 +114,8 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
         self.pairing = pairing
         self.min_group_size = min_group_size
         self.confidence = confidence
+        self.validation_fraction = validation_fraction
+        self.select = select
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.alpha = alpha
@@ -128,6 +137,9 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
         return {}
 
     # -- fit ---------------------------------------------------------------------
+    #: torch CPU threads in fit and predict (see fairsk.engine.torch_threads).
+    _n_threads = 1
+
     def fit(self, X, y, sensitive_features=None, sample_weight=None):
         """Train the network under the fairness constraints.
 
@@ -150,6 +162,10 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
             The fitted classifier.
         """
         self._validate_params()
+        with torch_threads(self._n_threads):
+            return self._fit(X, y, sensitive_features, sample_weight)
+
+    def _fit(self, X, y, sensitive_features, sample_weight):
         incremental = bool(self.warm_start) and hasattr(self, "net_")
         X, y = validate_data(
             self,
@@ -167,19 +183,75 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
             )
             if not sample_weight.sum() > 0:
                 raise ValueError("sample_weight sums to zero; nothing to fit.")
-        groups, compiled = self._compile_groups(
-            sensitive_features, y01, sample_weight, n, incremental
-        )
+        groups = self._encode_groups(sensitive_features, n, incremental)
+        if self.select == "feasible" and self.validation_fraction is None:
+            raise ValueError(
+                "select='feasible' picks the model on a validation set; set "
+                "validation_fraction (e.g. 0.2)."
+            )
+        rng = check_random_state(self.random_state)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        train, valid = self._split(y01, groups, rng)
+        w = None if sample_weight is None else sample_weight[train]
+        g = None if groups is None else groups[train]
+        compiled = self._compile(g, y01[train], w, incremental)
         device = resolve_device(self.device)
         cbs = self.constraint_batch_size or self.batch_size
-        data = TrainingData(X, y01, groups, sample_weight, compiled, cbs, device)
+        data = TrainingData(X[train], y01[train], g, w, compiled, cbs, device)
+        valid_data = None
+        if valid is not None:
+            valid_data = TrainingData(
+                X[valid],
+                y01[valid],
+                None if groups is None else groups[valid],
+                None if sample_weight is None else sample_weight[valid],
+                compiled,
+                None,
+                device,
+            )
         if not incremental:
-            self.net_ = self._build_net(X.shape[1], compiled, device)
+            self.net_ = self._build_net(X.shape[1], compiled, device, seed)
         else:
             self._update_net(compiled)
-        self.net_.partial_fit(data, epoch_mode="more" if incremental else "total")
+        self.net_.partial_fit(
+            data, epoch_mode="more" if incremental else "total", valid=valid_data
+        )
         self.n_iter_ = len(self.net_.history)
+        selected = [i for i, h in enumerate(self.net_.history) if h.get("selected")]
+        self.best_epoch_ = selected[-1] + 1 if selected else None
+        self.validation_report_ = None
+        if valid is not None and compiled is not None:
+            self.validation_report_ = self._feasibility(
+                X[valid],
+                y01[valid],
+                groups[valid],
+                None if sample_weight is None else sample_weight[valid],
+                confidence=0.95,
+                n_boot=200,
+                random_state=seed,
+            )
         return self
+
+    def _split(self, y01, groups, rng):
+        """Training and validation rows, stratified by group and label."""
+        n = len(y01)
+        if self.validation_fraction is None:
+            return np.arange(n), None
+        strata = y01.astype(np.int64) if groups is None else groups * 2 + y01
+        _, counts = np.unique(strata, return_counts=True)
+        if counts.min() < 2:
+            raise ValueError(
+                "validation_fraction needs at least 2 samples of each label in every "
+                "group to stratify the split; merge small groups (min_group_size) "
+                "or set validation_fraction=None."
+            )
+        train, valid = train_test_split(
+            np.arange(n),
+            test_size=self.validation_fraction,
+            stratify=strata,
+            random_state=rng.randint(np.iinfo(np.int32).max),
+        )
+        return np.sort(train), np.sort(valid)
 
     def _encode_target(self, y, incremental: bool) -> np.ndarray:
         check_classification_targets(y)
@@ -206,7 +278,8 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
             self.classes_ = classes
         return (y == self.classes_[1]).astype(np.float32)
 
-    def _compile_groups(self, sensitive_features, y01, sample_weight, n, incremental):
+    def _encode_groups(self, sensitive_features, n, incremental):
+        """Group code of every sample (``None`` when none were given)."""
         if sensitive_features is None:
             if self._requires_groups:
                 raise ValueError(
@@ -219,14 +292,11 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
                 )
             if not incremental:
                 self.group_encoder_ = None
-                self.constraints_ = []
-                self.constraint_names_ = []
-            return None, None
+            return None
         if incremental and self.group_encoder_ is not None:
-            groups = self.group_encoder_.transform(sensitive_features, n)
-        else:
-            self.group_encoder_ = GroupEncoder(self.min_group_size)
-            groups = self.group_encoder_.fit_transform(sensitive_features, n)
+            return self.group_encoder_.transform(sensitive_features, n)
+        self.group_encoder_ = GroupEncoder(self.min_group_size)
+        groups = self.group_encoder_.fit_transform(sensitive_features, n)
         names = self.group_encoder_.groups_
         if len(names) < 2:
             raise ValueError(
@@ -234,7 +304,17 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
                 + (" after merging small groups" if self.group_encoder_.merged_ else "")
                 + "); fairness constraints compare at least two groups."
             )
-        w = np.ones(n) if sample_weight is None else sample_weight
+        return groups
+
+    def _compile(self, groups, y01, sample_weight, incremental):
+        """Compile the constraints against the training groups."""
+        if groups is None:
+            if not incremental:
+                self.constraints_, self.constraint_names_ = [], []
+                self.compiled_constraints_ = None
+            return None
+        names = self.group_encoder_.groups_
+        w = np.ones(len(y01)) if sample_weight is None else sample_weight
         mass = np.zeros((len(names), 2))
         np.add.at(mass, (groups, y01.astype(np.int64)), w)
         constraints = make_constraints(self.constraint, self.bound, self.pairing)
@@ -248,7 +328,8 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
         self.groups_ = list(names)
         self.constraints_ = compiled.constraints
         self.constraint_names_ = list(compiled.row_names)
-        return groups, compiled
+        self.compiled_constraints_ = compiled
+        return compiled
 
     def _net_kwargs(self) -> dict:
         return {
@@ -260,10 +341,7 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
             "verbose": self.verbose,
         }
 
-    def _build_net(self, n_features: int, compiled, device) -> FairNet:
-        seed = int(
-            check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        )
+    def _build_net(self, n_features: int, compiled, device, seed: int) -> FairNet:
         hidden = self.hidden_layer_sizes
         hidden = (
             (hidden,) if isinstance(hidden, Integral) else tuple(int(h) for h in hidden)
@@ -280,6 +358,7 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
             average=self.average,
             lr_schedule=self.lr_schedule,
             confidence=self.confidence,
+            select=self.select,
             callbacks=copy.deepcopy(self.callbacks),
             device=str(device),
             **self._net_kwargs(),
@@ -300,6 +379,7 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
         net.average = self.average
         net.lr_schedule = self.lr_schedule
         net.confidence = self.confidence
+        net.select = self.select
 
     # -- prediction --------------------------------------------------------------
     @property
@@ -322,13 +402,88 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
         module = copy.deepcopy(self.net_.module_).double().eval()
         device = next(module.parameters()).device
         out = []
-        with torch.inference_mode():
+        with torch.inference_mode(), torch_threads(self._n_threads):
             for i in range(0, X.shape[0], PREDICT_CHUNK):
                 chunk = torch.as_tensor(X[i : i + PREDICT_CHUNK], dtype=torch.float64)
                 out.append(module(chunk.to(device)).cpu())
         if not out:
             return np.zeros(0)
         return torch.cat(out).numpy()
+
+    def feasibility_report(
+        self,
+        X,
+        y,
+        sensitive_features,
+        sample_weight=None,
+        *,
+        confidence: float = 0.95,
+        n_boot: int = 200,
+        random_state=None,
+    ) -> pd.DataFrame:
+        """Each constraint on ``(X, y)``, with a bootstrap confidence interval.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples, e.g. a held-out set (transformed as for ``predict``).
+        y : array-like of shape (n_samples,)
+            True labels.
+        sensitive_features : array-like
+            Group of each sample (groups seen in ``fit``).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights.
+        confidence : float, default=0.95
+            Level of the percentile interval.
+        n_boot : int, default=200
+            Bootstrap replicates.
+        random_state : int or None, default=None
+            Seeds the replicates.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per constraint: ``constraint``, ``kind``, ``bound``,
+            ``value`` (on hard predictions, as fairlearn computes it),
+            ``ci_low``, ``ci_high``, ``violation`` and ``holds`` (the interval is
+            on the feasible side of the bound). See
+            :func:`fairsk.feasibility.feasibility_report`.
+        """
+        check_is_fitted(self)
+        if self.compiled_constraints_ is None:
+            raise ValueError(
+                f"{type(self).__name__} was fitted without sensitive_features; "
+                "there is no constraint to report on."
+            )
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        y = np.asarray(y)
+        if len(y) != X.shape[0]:
+            raise ValueError(f"y has {len(y)} rows but X has {X.shape[0]}.")
+        unknown = set(np.unique(y)) - set(self.classes_)
+        if unknown:
+            raise ValueError(f"y has labels not seen in fit: {sorted(unknown)}.")
+        codes = self.group_encoder_.transform(sensitive_features, X.shape[0])
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        return self._feasibility(
+            X,
+            (y == self.classes_[1]).astype(np.float64),
+            codes,
+            sample_weight,
+            confidence=confidence,
+            n_boot=n_boot,
+            random_state=random_state,
+        )
+
+    def _feasibility(self, X, y01, codes, sample_weight, **kwargs) -> pd.DataFrame:
+        return feasibility_report(
+            self.compiled_constraints_,
+            self._logits(X),
+            y01,
+            codes,
+            sample_weight,
+            **kwargs,
+        )
 
     def decision_function(self, X) -> np.ndarray:
         """Logit of the positive class ``classes_[1]`` for each sample.
@@ -407,6 +562,17 @@ constraint : str, Constraint or list of them, default="loss_gap"
         constraints are not tightened). ``None`` trains on the bound as given.
         Small groups get larger margins. ``history_`` records them as
         ``margins``.
+    validation_fraction : float or None, default=None
+        Hold out this fraction of the training rows, stratified by group and
+        label, to measure the objective and every constraint of the model being
+        returned after each epoch (``valid_*`` entries of ``history_``) and to
+        report, after fit, each constraint with a 95% bootstrap interval
+        (``validation_report_``). ``None`` trains on every row.
+    select : {"last", "feasible"}, default="last"
+        ``"feasible"`` returns the epoch's model with the best validation
+        objective among those meeting every bound on the validation set (or the
+        least violating one, with a ConvergenceWarning); needs
+        ``validation_fraction``. ``"last"`` returns the final (averaged) model.
     hidden_layer_sizes : tuple of int, default=(64, 32)
         Width of each hidden layer of the MLP (one logit output).
     activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
@@ -455,7 +621,7 @@ classes_ : numpy.ndarray of shape (2,)
         Class labels; ``classes_[1]`` is the positive class.
     n_features_in_ : int
         Number of features seen in ``fit``.
-    feature_names_in_ : numpy.ndarray of shape (n_features_in_,)
+    feature_names_in_ : numpy.ndarray of shape (`n_features_in_`,)
         Column names, when ``X`` was a DataFrame with string column names.
     groups_ : list
         Group labels, in code order.
@@ -466,7 +632,14 @@ classes_ : numpy.ndarray of shape (2,)
     history_ : skorch.history.History
         Per-epoch record: losses, each constraint, multipliers, seconds.
     n_iter_ : int
-        Epochs trained."""
+        Epochs trained.
+    compiled_constraints_ : fairsk.constraints.CompiledConstraints or None
+        The constraints compiled against the training groups.
+    validation_report_ : pandas.DataFrame or None
+        :meth:`feasibility_report` on the validation rows, when
+        ``validation_fraction`` is set.
+    best_epoch_ : int or None
+        The epoch ``select="feasible"`` returned."""
 
 
 def fill_doc(cls):
