@@ -398,39 +398,36 @@ class CompiledConstraints:
         """Stack every quantity of each sample into shape ``(n, n_quantities)``."""
         return torch.stack([q.evaluate(logits, y, hard) for q in self.quantities], -1)
 
-    def cell_means(self, Q: torch.Tensor, cell: torch.Tensor, weight=None):
-        """Exact weighted mean of each quantity within each cell (full data).
+    def cell_statistics(self, Q: torch.Tensor, cell: torch.Tensor, weight=None):
+        r"""Per-cell weighted mean and variance of each quantity, and effective size.
 
-        ``cell`` holds, per sample, its row in :attr:`cells` or ``-1`` when the cell
-        is not used by any constraint.
+        ``cell`` holds, per sample, its row in :attr:`cells` or ``-1`` when the
+        cell is not used by any constraint. Returns ``(mean, var, n_eff)``: shapes
+        ``(n_cells, n_quantities)`` twice and ``(n_cells,)``, ``n_eff`` being
+        Kish's effective sample size :math:`(\sum w)^2 / \sum w^2` (the count
+        when unweighted). One ``index_add`` over ``[w, wQ, wQ^2, w^2]`` computes
+        every sum.
         """
-        n_cells = len(self.cells)
+        n_cells, nq = len(self.cells), Q.shape[1]
         keep = cell >= 0
         Q, cell = Q[keep], cell[keep]
-        w = torch.ones_like(Q[:, 0]) if weight is None else weight[keep].to(Q.dtype)
-        sums = Q.new_zeros(n_cells, Q.shape[1]).index_add_(0, cell, Q * w[:, None])
-        mass = Q.new_zeros(n_cells).index_add_(0, cell, w)
-        return sums / mass.clamp_min(torch.finfo(Q.dtype).tiny)[:, None]
-
-    def cell_moments(self, Q: torch.Tensor, cell: torch.Tensor, weight=None):
-        r"""Variance of each quantity within each cell, and each cell's sample size.
-
-        Returns ``(var, n_eff)``: the weighted within-cell variance (shape
-        ``(n_cells, n_quantities)``) and Kish's effective sample size
-        :math:`(\sum w)^2 / \sum w^2` of each cell (the count when unweighted).
-        """
-        n_cells = len(self.cells)
-        keep = cell >= 0
-        Q, cell = Q[keep], cell[keep]
-        w = torch.ones_like(Q[:, 0]) if weight is None else weight[keep].to(Q.dtype)
+        w = (
+            torch.ones_like(Q[:, :1])
+            if weight is None
+            else weight[keep, None].to(Q.dtype)
+        )
+        wQ = w * Q
+        cols = torch.cat([w, wQ, wQ * Q, w * w], 1)
+        sums = Q.new_zeros(n_cells, cols.shape[1]).index_add_(0, cell, cols)
         tiny = torch.finfo(Q.dtype).tiny
-        mass = Q.new_zeros(n_cells).index_add_(0, cell, w).clamp_min(tiny)
-        mean = Q.new_zeros(n_cells, Q.shape[1]).index_add_(0, cell, Q * w[:, None])
-        mean = mean / mass[:, None]
-        dev = (Q - mean[cell]) ** 2
-        var = Q.new_zeros(n_cells, Q.shape[1]).index_add_(0, cell, dev * w[:, None])
-        sq = Q.new_zeros(n_cells).index_add_(0, cell, w * w).clamp_min(tiny)
-        return var / mass[:, None], mass**2 / sq
+        mass = sums[:, 0].clamp_min(tiny)
+        mean = sums[:, 1 : 1 + nq] / mass[:, None]
+        var = (sums[:, 1 + nq : 1 + 2 * nq] / mass[:, None] - mean**2).clamp_min(0)
+        return mean, var, mass**2 / sums[:, -1].clamp_min(tiny)
+
+    def cell_means(self, Q: torch.Tensor, cell: torch.Tensor, weight=None):
+        """Exact weighted mean of each quantity within each cell (full data)."""
+        return self.cell_statistics(Q, cell, weight)[0]
 
     def margins(self, var: torch.Tensor, n_eff: torch.Tensor, z: float) -> np.ndarray:
         r"""Margin of each row: ``z`` standard errors of its training estimate.

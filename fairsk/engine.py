@@ -321,9 +321,12 @@ class FairNet(NeuralNet):
             self.notify("on_batch_end", batch=(idx,), training=True, loss=loss)
 
     def _snapshot(self) -> dict:
+        def tensors(sd):
+            return {k: v.detach().clone() for k, v in sd.items()}
+
         return {
-            "module": copy.deepcopy(self.module_.state_dict()),
-            "algorithm": copy.deepcopy(self.algorithm_.state_dict()),
+            "module": tensors(self.module_.state_dict()),
+            "algorithm": tensors(self.algorithm_.state_dict()),
             "optimizer": copy.deepcopy(self.optimizer_.state_dict()),
         }
 

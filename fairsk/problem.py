@@ -266,7 +266,7 @@ class FairProblem:
     # -- exact full-data evaluation (once per epoch) -----------------------------
     @torch.no_grad()
     def evaluate(
-        self, data: TrainingData | None = None, chunk: int = 65536, forward=None
+        self, data: TrainingData | None = None, chunk: int = 4096, forward=None
     ) -> dict:
         """Objective, constraints and group statistics on all rows of ``data``.
 
@@ -292,11 +292,11 @@ class FairProblem:
         if compiled is None or data.cell is None:
             return out
         Q = compiled.quantity_matrix(logits, data.y, hard=True)
-        c, S = compiled.values(compiled.cell_means(Q, data.cell, w))
+        mean, out["cell_var"], out["cell_n"] = compiled.cell_statistics(Q, data.cell, w)
+        c, S = compiled.values(mean)
         out["constraints"] = c
         out["report"] = compiled.report(S)
         out["max_violation"] = float(np.max(c)) if len(c) else 0.0
-        out["cell_var"], out["cell_n"] = compiled.cell_moments(Q, data.cell, w)
         return out
 
     def set_margins(self, margins: np.ndarray) -> None:
