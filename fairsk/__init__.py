@@ -11,6 +11,8 @@ from .estimators import (
     ALMClassifier,
     PenaltyClassifier,
     SSLALMClassifier,
+    StochasticGhostClassifier,
+    SwitchingSubgradientClassifier,
     UnconstrainedClassifier,
 )
 
@@ -20,6 +22,8 @@ __all__ = [
     "PenaltyClassifier",
     "SSLALMClassifier",
     "Statistic",
+    "StochasticGhostClassifier",
+    "SwitchingSubgradientClassifier",
     "UnconstrainedClassifier",
     "__version__",
 ]

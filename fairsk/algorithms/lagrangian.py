@@ -21,6 +21,12 @@ Slack variables :math:`s \ge 0` turn the inequalities into equalities
 6. :math:`x \leftarrow \Pi_{s \ge 0}(x - \tau G)`,
    :math:`z \leftarrow z + \beta (x_{\text{old}} - z)`.
 
+The multiplier step (1.) and the weight :math:`\lambda + \rho\tilde c_2` of step 5 are
+the default rule (``"ascent"``) of :mod:`fairsk.algorithms.dual`; ``dual_update``
+swaps in another (momentum, augmented, iALM, nuPI, PBM): it returns the weights
+:math:`w` of the constraint gradients, :math:`G = g + J^\top w + \mu(x - z)`, and
+rules that treat the inequalities directly keep the slack at zero.
+
 Steps 2–5 cost one forward and one backward pass: :math:`G_\theta` is the gradient of
 the scalar :math:`f(\theta;\xi) + (\lambda + \rho\tilde c_2)^\top c(\theta;\zeta^1)`
 (the weights held constant), computed over the objective minibatch and both
@@ -35,6 +41,7 @@ from collections.abc import Sequence
 import torch
 
 from .base import Algorithm
+from .dual import DualUpdate, make_dual_update
 
 __all__ = ["SSLALM"]
 
@@ -58,6 +65,10 @@ class SSLALM(Algorithm):
         :math:`\beta`, how fast the anchor follows the iterate.
     multiplier_max : float, default=10.0
         :math:`\lambda_{\max}`, the safeguard threshold.
+    dual_update : str, DualUpdate or None, default=None
+        The multiplier rule (:mod:`fairsk.algorithms.dual`); ``None`` is
+        ``"ascent"``, the SSL-ALM step above. Its ``dual_lr``, ``penalty`` and
+        ``multiplier_max`` left at ``None`` take the values above.
 
     Attributes
     ----------
@@ -65,6 +76,8 @@ class SSLALM(Algorithm):
         :math:`\lambda`.
     slack : torch.Tensor of shape (m,)
         :math:`s`.
+    dual : DualUpdate
+        The multiplier rule and its state.
 
     Examples
     --------
@@ -83,6 +96,7 @@ class SSLALM(Algorithm):
         smoothing: float = 2.0,
         anchor_rate: float = 0.5,
         multiplier_max: float = 10.0,
+        dual_update: str | DualUpdate | None = None,
     ):
         super().__init__(n_constraints, param_shapes)
         self.dual_lr = float(dual_lr)
@@ -95,6 +109,7 @@ class SSLALM(Algorithm):
         self.register_buffer("slack", torch.zeros(m))
         self.register_buffer("anchor_slack", torch.zeros(m))
         self.register_buffer("initialized", torch.zeros((), dtype=torch.bool))
+        self.dual = make_dual_update(dual_update).setup(m)
         self._smoothed = self.smoothing != 0.0
         self.anchors = []
         if self._smoothed:
@@ -113,9 +128,28 @@ class SSLALM(Algorithm):
             ]
         return out
 
+    def __setattr__(self, name, value):
+        # A warm start re-sets the estimator's parameters on the algorithm: take a
+        # new rule's hyperparameters, keep its state.
+        if name == "dual_update":
+            new = make_dual_update(value)
+            if type(new) is not type(self.dual):
+                raise ValueError(
+                    "dual_update cannot change its rule on a warm start; refit "
+                    "with warm_start=False."
+                )
+            self.dual.set_params(**new.get_params())
+            return
+        super().__setattr__(name, value)
+
     def bind(self, problem, optimizer) -> None:
         """Attach, and on the first call set the anchor ``z_0 = x_0``."""
         super().bind(problem, optimizer)
+        self.dual.configure(
+            dual_lr=self.dual_lr,
+            penalty=self.penalty,
+            multiplier_max=self.multiplier_max,
+        )
         if not bool(self.initialized):
             with torch.no_grad():
                 if self._smoothed:
@@ -137,12 +171,14 @@ class SSLALM(Algorithm):
         """One SSL-ALM step (see the module docstring for the six stages)."""
         m = self.n_constraints
         out = self.problem.terms(self.problem.module(batch.X), batch)  # [f, c¹, c²]
+        rule = self.dual
         with torch.no_grad():
-            ct = out[1:].view(2, m) + self.slack  # c̃(x; ζ¹), c̃(x; ζ²)
-            lam = self.multipliers
-            lam.add_(ct[0], alpha=self.dual_lr)  # 1. dual ascent
-            lam.masked_fill_(lam >= self.multiplier_max, 0.0)  # safeguard
-            weight = torch.add(lam, ct[1], alpha=self.penalty)  # λ + ρ c̃₂
+            ct = out[1:].view(2, m)
+            if rule.uses_slack:
+                ct = ct + self.slack  # c̃(x; ζ¹), c̃(x; ζ²)
+            # 1. and the weight of 5.; by default λ += η c̃₁ with the safeguard,
+            # and weight = λ + ρ c̃₂.
+            weight = rule.step(self.multipliers, ct[0], ct[1])
             # loss = f + weightᵀ c(ζ¹): coefficients over [f, c¹, c²].
             torch.cat([self._one, weight, self._zeros], out=self._coef)
             self._acc.add_(out)
@@ -159,8 +195,8 @@ class SSLALM(Algorithm):
                 # 6. z ← z + β (x_old − z), before x moves.
                 torch._foreach_lerp_(self._z, self._x, self.anchor_rate)
             self._optimizer_step()  # θ ← θ − τ G_θ
-            # s ← Π_{s≥0}(s − τ G_s)
-            self.slack.sub_(weight, alpha=self.lr).clamp_(min=0.0)
+            if rule.uses_slack:  # s ← Π_{s≥0}(s − τ G_s)
+                self.slack.sub_(weight, alpha=self.lr).clamp_(min=0.0)
         self._epoch_steps += 1
         return out[0]
 
@@ -179,8 +215,13 @@ class SSLALM(Algorithm):
         ).tolist()
         out["multipliers"] = self.multipliers.tolist()
         out["slack"] = self.slack.tolist()
+        out.update(self.dual.summary())
         return out
 
     def state_tensors(self) -> dict[str, torch.Tensor]:
         """Multipliers and slack must stay finite."""
-        return {"multipliers": self.multipliers, "slack": self.slack}
+        return {
+            "multipliers": self.multipliers,
+            "slack": self.slack,
+            **self.dual.state_tensors(),
+        }

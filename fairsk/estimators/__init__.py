@@ -1,8 +1,10 @@
 """The scikit-learn classifiers users import; one module per family."""
 
 from .base import BaseFairClassifier
+from .ghost import StochasticGhostClassifier
 from .lagrangian import ALMClassifier, SSLALMClassifier
 from .penalty import PenaltyClassifier
+from .switching import SwitchingSubgradientClassifier
 from .unconstrained import UnconstrainedClassifier
 
 __all__ = [
@@ -10,5 +12,7 @@ __all__ = [
     "BaseFairClassifier",
     "PenaltyClassifier",
     "SSLALMClassifier",
+    "StochasticGhostClassifier",
+    "SwitchingSubgradientClassifier",
     "UnconstrainedClassifier",
 ]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from numbers import Real
 
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..algorithms import SSLALM
+from ..algorithms.dual import DUAL_UPDATES, DualUpdate
 from .base import BaseFairClassifier, fill_doc
 
 __all__ = ["ALMClassifier", "SSLALMClassifier"]
@@ -15,10 +16,26 @@ _LAGRANGIAN_PARAMS = {
     "dual_lr": [Interval(Real, 0, None, closed="neither")],
     "penalty": [Interval(Real, 0, None, closed="left")],
     "multiplier_max": [Interval(Real, 0, None, closed="neither")],
+    "dual_update": [StrOptions(set(DUAL_UPDATES)), DualUpdate],
 }
 
+_DUAL_UPDATE_DOC = """dual_update : str or DualUpdate, default="ascent"
+        How the multipliers move (:mod:`fairsk.algorithms.dual`): ``"ascent"``
+        (the rule above), ``"momentum"`` (heavy ball), ``"augmented"``
+        (Rockafellar's augmented Lagrangian of the inequalities, no slack),
+        ``"ialm"`` (increasing penalty), ``"nupi"`` (PI-controlled multipliers) or
+        ``"pbm"`` (penalty-barrier multipliers), or a rule object for its own
+        hyperparameters, e.g. ``NuPI(proportional=1.0)`` (grid-searchable as
+        ``dual_update__proportional``). A rule's ``dual_lr``, ``penalty`` and
+        ``multiplier_max`` left at ``None`` take this classifier's."""
 
-@fill_doc
+
+def _fill_dual_doc(cls):
+    cls.__doc__ = cls.__doc__.replace("%(dual_update)s", _DUAL_UPDATE_DOC)
+    return fill_doc(cls)
+
+
+@_fill_dual_doc
 class SSLALMClassifier(BaseFairClassifier):
     r"""MLP classifier trained by the stochastic smoothed linearized ALM (SSL-ALM).
 
@@ -42,6 +59,7 @@ class SSLALMClassifier(BaseFairClassifier):
         :math:`\beta`, how fast the anchor follows the iterate.
     multiplier_max : float, default=10.0
         :math:`\lambda_{\max}`: a multiplier reaching it is reset to 0.
+    %(dual_update)s
 
     Attributes
     ----------
@@ -93,11 +111,14 @@ class SSLALMClassifier(BaseFairClassifier):
         pairing="auto",
         min_group_size=None,
         confidence=0.9,
+        validation_fraction=None,
+        select="last",
         dual_lr=0.05,
         penalty=1.0,
         smoothing=2.0,
         anchor_rate=0.5,
         multiplier_max=10.0,
+        dual_update="ascent",
         hidden_layer_sizes=(64, 32),
         activation="relu",
         alpha=3e-3,
@@ -119,6 +140,8 @@ class SSLALMClassifier(BaseFairClassifier):
             pairing=pairing,
             min_group_size=min_group_size,
             confidence=confidence,
+            validation_fraction=validation_fraction,
+            select=select,
             hidden_layer_sizes=hidden_layer_sizes,
             activation=activation,
             alpha=alpha,
@@ -139,6 +162,7 @@ class SSLALMClassifier(BaseFairClassifier):
         self.smoothing = smoothing
         self.anchor_rate = anchor_rate
         self.multiplier_max = multiplier_max
+        self.dual_update = dual_update
 
     def _algorithm_params(self) -> dict:
         return {
@@ -147,10 +171,11 @@ class SSLALMClassifier(BaseFairClassifier):
             "smoothing": self.smoothing,
             "anchor_rate": self.anchor_rate,
             "multiplier_max": self.multiplier_max,
+            "dual_update": self.dual_update,
         }
 
 
-@fill_doc
+@_fill_dual_doc
 class ALMClassifier(BaseFairClassifier):
     r"""MLP classifier trained by the stochastic linearized ALM (no smoothing).
 
@@ -169,6 +194,7 @@ class ALMClassifier(BaseFairClassifier):
         :math:`\rho`, the augmented-Lagrangian penalty.
     multiplier_max : float, default=10.0
         :math:`\lambda_{\max}`: a multiplier reaching it is reset to 0.
+    %(dual_update)s
 
     Attributes
     ----------
@@ -211,9 +237,12 @@ class ALMClassifier(BaseFairClassifier):
         pairing="auto",
         min_group_size=None,
         confidence=0.9,
+        validation_fraction=None,
+        select="last",
         dual_lr=0.05,
         penalty=1.0,
         multiplier_max=10.0,
+        dual_update="ascent",
         hidden_layer_sizes=(64, 32),
         activation="relu",
         alpha=3e-3,
@@ -235,6 +264,8 @@ class ALMClassifier(BaseFairClassifier):
             pairing=pairing,
             min_group_size=min_group_size,
             confidence=confidence,
+            validation_fraction=validation_fraction,
+            select=select,
             hidden_layer_sizes=hidden_layer_sizes,
             activation=activation,
             alpha=alpha,
@@ -253,6 +284,7 @@ class ALMClassifier(BaseFairClassifier):
         self.dual_lr = dual_lr
         self.penalty = penalty
         self.multiplier_max = multiplier_max
+        self.dual_update = dual_update
 
     def _algorithm_params(self) -> dict:
         return {
@@ -261,4 +293,5 @@ class ALMClassifier(BaseFairClassifier):
             "smoothing": 0.0,
             "anchor_rate": 1.0,
             "multiplier_max": self.multiplier_max,
+            "dual_update": self.dual_update,
         }

@@ -37,7 +37,7 @@ class UnconstrainedClassifier(BaseFairClassifier):
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(300, 2))
     >>> y = np.where(X[:, 0] > 0, "yes", "no")
-    >>> clf = UnconstrainedClassifier(max_epochs=5, random_state=0).fit(X, y)
+    >>> clf = UnconstrainedClassifier(max_epochs=20, lr=0.2, random_state=0).fit(X, y)
     >>> clf.classes_.tolist(), clf.score(X, y) > 0.9
     (['no', 'yes'], True)
     """

@@ -1,0 +1,442 @@
+"""Stochastic Ghost: the dual solutions of its subproblems, its step, the estimator.
+
+The κ LP and the direction QP are solved through duals with one variable per
+constraint row; they are checked against problems solved on paper and against
+brute-force solutions of the primal problems (over every weight) by SciPy.
+"""
+
+from __future__ import annotations
+
+import math
+import pickle
+
+import numpy as np
+import pytest
+import sklearn
+import torch
+from scipy.optimize import linprog, minimize
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.utils.validation import _num_samples
+from torch import nn
+
+from fairsk import StochasticGhostClassifier
+from fairsk.algorithms import StochasticGhost
+from fairsk.algorithms.ghost import (
+    feasibility_gap,
+    feasibility_level,
+    mlmc_combine,
+    solve_direction,
+)
+from fairsk.constraints import compile_constraints, make_constraints
+from fairsk.problem import FairProblem
+from fairsk.sampling import TrainingData
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    # Two shared cores: one intra-op thread keeps small-MLP steps fast.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+# -- the κ LP ------------------------------------------------------------------------
+def brute_gap(c, J, radius):
+    """min z s.t. c + J d <= z, z >= 0, |d| <= ρ: the primal LP over every weight."""
+    m, n = J.shape
+    res = linprog(
+        np.r_[np.zeros(n), 1.0],
+        A_ub=np.hstack([J, -np.ones((m, 1))]),
+        b_ub=-c,
+        bounds=[(-radius, radius)] * n + [(0.0, None)],
+    )
+    assert res.status == 0
+    return res.fun
+
+
+def test_kappa_on_paper_one_row():
+    # v = max(0, 1 - 0.8 (0.5 + 0.25)) = 0.4; κ = ½ max(c)⁺ + ½ v = 0.7
+    c, J = np.array([1.0]), np.array([[0.5, -0.25]])
+    assert feasibility_gap(c, J, 0.8) == pytest.approx(0.4)
+    assert feasibility_level(c, J, 0.8, 0.5) == pytest.approx(0.7)
+    # A feasible sample (c < 0) has v = 0 and κ = 0.
+    assert feasibility_level(np.array([-0.1]), J, 0.8, 0.5) == 0.0
+
+
+def test_kappa_on_paper_loss_gap_rows():
+    # Rows ±a - δ with Jacobian ±j: v = max(0, -δ + max(0, |a| - ρ‖j‖₁)).
+    a, delta, j = 0.3, 0.05, np.array([0.1, -0.1])
+    c, J = np.array([a - delta, -a - delta]), np.vstack([j, -j])
+    # ρ‖j‖₁ = 0.16: v = -0.05 + 0.14 = 0.09; κ = ½ · 0.25 + ½ · 0.09 = 0.17
+    assert feasibility_gap(c, J, 0.8) == pytest.approx(0.09)
+    assert feasibility_level(c, J, 0.8, 0.5) == pytest.approx(0.17)
+    assert feasibility_gap(c, J, 10.0) == 0.0  # a large box reaches feasibility
+
+
+@pytest.mark.parametrize("m", [1, 2, 3, 4])
+def test_kappa_matches_the_primal_lp(m):
+    rng = np.random.default_rng(m)
+    for _ in range(40):
+        n = int(rng.integers(1, 8))
+        c, J = rng.normal(size=m), rng.normal(size=(m, n))
+        if m == 2 and rng.random() < 0.5:  # the loss-gap structure
+            J[1], c[1] = -J[0], -c[0] - 0.01
+        radius = float(rng.choice([0.0, 0.1, 0.8, 3.0]))
+        assert feasibility_gap(c, J, radius) == pytest.approx(
+            brute_gap(c, J, radius), abs=1e-8
+        )
+
+
+def test_kappa_dual_formula_on_a_simplex_grid():
+    # w = max over the simplex of μ·c - ρ‖Jᵀμ‖₁ (three rows, a fine grid).
+    rng = np.random.default_rng(0)
+    c, J, radius = rng.normal(size=3), rng.normal(size=(3, 4)), 0.3
+    s = np.linspace(0, 1, 201)
+    a, b = np.meshgrid(s, s)
+    keep = a + b <= 1
+    mu = np.stack([a[keep], b[keep], 1 - a[keep] - b[keep]], 1)
+    w = (mu @ c - radius * np.abs(mu @ J).sum(1)).max()
+    assert feasibility_gap(c, J, radius) == pytest.approx(max(w, 0.0), abs=2e-2)
+
+
+# -- the direction QP ----------------------------------------------------------------
+def brute_direction(g, c, J, kappa, box, prox):
+    """A general-purpose solver on the primal QP over every weight."""
+    cons = [{"type": "ineq", "fun": lambda x: kappa - c - J @ x, "jac": lambda x: -J}]
+    for method in ("SLSQP", "trust-constr"):
+        res = minimize(
+            lambda x: (g @ x + prox / 2 * x @ x, g + prox * x),
+            np.zeros(len(g)),
+            jac=True,
+            hess=(lambda x: prox * np.eye(len(g))) if method != "SLSQP" else None,
+            method=method,
+            bounds=[(-box, box)] * len(g),
+            constraints=cons,
+            options={"maxiter": 2000}
+            | (
+                {"ftol": 1e-15} if method == "SLSQP" else {"gtol": 1e-12, "xtol": 1e-14}
+            ),
+        )
+        if res.success:
+            return res.x
+    raise AssertionError("no reference solution")
+
+
+def assert_kkt(g, c, J, kappa, box, prox, d, mu, tol=1e-8):
+    """KKT of the convex QP (feasibility, μ >= 0, complementarity, stationarity)."""
+    slack = c + J @ d - kappa
+    assert np.all(slack <= tol) and np.all(np.abs(d) <= box + tol)
+    assert np.all(mu >= 0)
+    np.testing.assert_allclose(mu * slack, 0.0, atol=tol)
+    grad = g + prox * d + J.T @ mu  # must vanish where the box is inactive
+    inside = np.abs(d) < box - 1e-9
+    np.testing.assert_allclose(grad[inside], 0.0, atol=1e-7)
+    # At a bound the gradient must point outwards (no descent into the box).
+    assert np.all(grad[d >= box - 1e-9] <= 1e-7)
+    assert np.all(grad[d <= -box + 1e-9] >= -1e-7)
+
+
+def test_direction_on_paper():
+    g, c, J = np.array([1.0, -1.0]), np.array([0.0]), np.array([[1.0, 1.0]])
+    # Constraint d₁ + d₂ <= -½ cuts the steepest descent step (-1, 1).
+    # Large box: d = -(g + μJ) = (-1 - μ, 1 - μ), d₁ + d₂ = -2μ = -½ → μ = ¼.
+    d, mu = solve_direction(g, c, J, kappa=-0.5, box=10.0)
+    np.testing.assert_allclose(d, [-1.25, 0.75], atol=1e-9)
+    np.testing.assert_allclose(mu, [0.25], atol=1e-9)
+    # Box 1: d₁ = clip(-1 - μ) = -1, d₂ = 1 - μ, sum -μ = -½ → μ = ½, d = (-1, ½).
+    d, mu = solve_direction(g, c, J, kappa=-0.5, box=1.0)
+    np.testing.assert_allclose(d, [-1.0, 0.5], atol=1e-9)
+    np.testing.assert_allclose(mu, [0.5], atol=1e-9)
+    # τ = 2 and an inactive constraint (κ = 1): d = -g/τ, μ = 0.
+    d, mu = solve_direction(g, c, J, kappa=1.0, box=10.0, prox=2.0)
+    np.testing.assert_allclose(d, [-0.5, 0.5])
+    np.testing.assert_allclose(mu, [0.0])
+
+
+def test_direction_on_paper_two_rows():
+    # Loss-gap-like rows: 0.2 + d₁ <= κ and -0.3 - d₁ <= κ, with κ = 0, i.e.
+    # -0.3 <= d₁ <= -0.2; g = (-1, 2): the unconstrained d = (1, -2) violates the
+    # first row, so d₁ = -0.2 = -(g₁ + μ₁ - μ₂) with μ₂ = 0 → μ₁ = 1.2.
+    g = np.array([-1.0, 2.0])
+    c, J = np.array([0.2, -0.3]), np.array([[1.0, 0.0], [-1.0, 0.0]])
+    d, mu = solve_direction(g, c, J, kappa=0.0, box=10.0)
+    np.testing.assert_allclose(d, [-0.2, -2.0], atol=1e-9)
+    np.testing.assert_allclose(mu, [1.2, 0.0], atol=1e-9)
+
+
+@pytest.mark.parametrize("m", [1, 2, 3])
+def test_direction_matches_the_primal_qp(m):
+    rng = np.random.default_rng(10 + m)
+    for _ in range(40):
+        n = int(rng.integers(2, 9))
+        g, c, J = rng.normal(size=n), rng.normal(size=m), rng.normal(size=(m, n))
+        if m == 2 and rng.random() < 0.5:
+            J[1], c[1] = -J[0], -c[0] - 0.01
+        box = float(rng.choice([0.3, 1.0, 10.0]))
+        prox = float(rng.choice([0.5, 1.0, 2.0]))
+        radius = min(0.5, box)
+        kappa = feasibility_level(c, J, radius, 0.5)
+        d, mu = solve_direction(g, c, J, kappa, box, prox)
+        assert_kkt(g, c, J, kappa, box, prox, d, mu)
+        np.testing.assert_allclose(
+            d, brute_direction(g, c, J, kappa, box, prox), atol=1e-5
+        )
+
+
+def test_direction_scales_to_network_size():
+    # n = 10,000 weights, two rows: still the exact optimum (KKT holds).
+    rng = np.random.default_rng(0)
+    n = 10_000
+    g, j = rng.normal(size=n) * 0.01, rng.normal(size=n) * 0.01
+    c, J = np.array([0.05, -0.06]), np.vstack([j, -j])
+    kappa = feasibility_level(c, J, 0.8, 0.5)
+    d, mu = solve_direction(g, c, J, kappa, 10.0, 1.0)
+    np.testing.assert_allclose(d, np.clip(-(g + J.T @ mu), -10, 10))
+    assert mu[0] > 0 and mu[1] == 0
+    assert (c + J @ d)[0] == pytest.approx(kappa, abs=1e-10)  # active row
+
+
+def test_mlmc_combination():
+    one, full = np.array([1.0, 2.0]), np.array([3.0, 0.0])
+    odd, even = np.array([2.0, 2.0]), np.array([4.0, -2.0])
+    # d₁ + (d - ½ d_odd - ½ d_even) / p = (1, 2) + ((3, 0) - (3, 0)) / 0.25
+    np.testing.assert_allclose(mlmc_combine(one, full, odd, even, 0.25), [1.0, 2.0])
+    np.testing.assert_allclose(mlmc_combine(one, full + 1, odd, even, 0.25), [5.0, 6.0])
+
+
+def test_level_law_is_the_truncated_geometric():
+    alg = StochasticGhost(2, level_probability=0.4, max_level=3)
+    p = alg.level_probabilities()
+    expected = 0.4 * 0.6 ** np.arange(4) / (1 - 0.6**4)
+    np.testing.assert_allclose(p, expected)
+    gen = torch.Generator().manual_seed(0)
+    levels = [alg._draw_level(gen)[0] for _ in range(20_000)]
+    freq = np.bincount(levels, minlength=4) / len(levels)
+    np.testing.assert_allclose(freq, expected, atol=0.015)
+
+
+# -- one step on a hand-checkable problem --------------------------------------------
+def sigmoid(x):
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def softplus(x):
+    return math.log1p(math.exp(x))
+
+
+class Linear(nn.Module):
+    def __init__(self, theta):
+        super().__init__()
+        self.lin = nn.Linear(2, 1, bias=False)
+        with torch.no_grad():
+            self.lin.weight.copy_(torch.tensor([theta], dtype=torch.float32))
+
+    def forward(self, X):
+        return self.lin(X).squeeze(-1)
+
+
+def tiny_problem(t=1.0, bound=0.02, per_cell=4):
+    """Group a: x = (1, 0), group b: x = (0, 1), balanced labels; θ = (t, 0)."""
+    X = np.array([[1.0, 0.0]] * (2 * per_cell) + [[0.0, 1.0]] * (2 * per_cell))
+    y = np.array([0, 1] * per_cell * 2, dtype=np.float32)
+    groups = np.repeat([0, 1], 2 * per_cell)
+    compiled = compile_constraints(
+        make_constraints("loss_gap", bound), np.full((2, 2), 4.0), ["a", "b"]
+    )
+    data = TrainingData(X, y, groups, None, compiled, 8, torch.device("cpu"))
+    module = Linear([t, 0.0])
+    return FairProblem(module, data, torch.Generator().manual_seed(0)), module
+
+
+def test_oracle_values_and_gradients_by_hand():
+    problem, module = tiny_problem(t=1.0)
+    alg = StochasticGhost(2)
+    alg.bind(problem, torch.optim.SGD(module.parameters(), lr=0.05))
+    rows = problem.sample_constraint_rows(3)
+    g, c, J, f = alg._oracle(torch.arange(problem.data.n), rows)
+    La = 0.5 * (softplus(1.0) + softplus(-1.0))
+    Lb = math.log(2.0)
+    slope = 0.5 * (sigmoid(1.0) - sigmoid(-1.0))  # ∂L_a/∂θ₁; ∂L_b/∂θ = 0
+    assert f == pytest.approx(0.5 * (La + Lb), rel=1e-6)
+    np.testing.assert_allclose(g, [0.5 * slope, 0.0], atol=1e-7)
+    np.testing.assert_allclose(c, [La - Lb - 0.02, Lb - La - 0.02], rtol=1e-5)
+    np.testing.assert_allclose(J, [[slope, 0.0], [-slope, 0.0]], atol=1e-7)
+
+
+def test_step_moves_by_gamma_times_the_mlmc_direction(monkeypatch):
+    problem, module = tiny_problem(t=1.0)
+    lr = 0.05
+    alg = StochasticGhost(2, step_decay=0.5, max_level=0)
+    alg.bind(problem, torch.optim.SGD(module.parameters(), lr=lr))
+    # Fixed oracles: S₁ and the two halves see different gradients.
+    g1, g_odd, g_even = np.array([1.0, 0.0]), np.array([0.0, 2.0]), np.array([2.0, 0.0])
+    c, J = np.array([-1.0, -1.0]), np.zeros((2, 2))  # inactive: d = -g
+    oracles = iter([(g1, c, J, 0.5), (g_odd, c, J, 0.5), (g_even, c, J, 0.5)] * 2)
+    monkeypatch.setattr(alg, "_oracle", lambda *a: next(oracles))
+    before = module.lin.weight.detach().clone()[0].numpy()
+    alg.start_epoch()
+    alg.step(torch.arange(4))
+    # N = 0 always (max_level 0), p = 1; d(S) = -(g_odd + g_even)/2 = (-1, -1);
+    # d̃ = (-1, 0) + [(-1, -1) - ½(0, -2) - ½(-2, 0)] / 1 = (-1, 0) + (0, 0).
+    after = module.lin.weight.detach()[0].clone().numpy()
+    np.testing.assert_allclose(after - before, lr * np.array([-1.0, 0.0]), atol=1e-7)
+    # γ₁ = γ₀ (1 - ζ γ₀) = 0.05 (1 - 0.025)
+    assert float(alg.step_size) == pytest.approx(0.05 * (1 - 0.5 * 0.05))
+    alg.step(torch.arange(4))
+    second = module.lin.weight.detach()[0].numpy() - after
+    np.testing.assert_allclose(second, [-0.04875, 0.0], atol=1e-7)
+    summary = alg.end_epoch()
+    assert summary["mean_level"] == 0.0 and summary["step_size"] == pytest.approx(
+        0.04875 * (1 - 0.5 * 0.04875)
+    )
+
+
+def test_invalid_parameters():
+    with pytest.raises(ValueError, match="level_probability"):
+        StochasticGhost(2, level_probability=1.0)
+    with pytest.raises(ValueError, match="feasibility_radius"):
+        StochasticGhost(2, feasibility_radius=2.0, direction_bound=1.0)
+
+
+# -- the estimator -------------------------------------------------------------------
+def derived_groups(X):
+    """Binary group from the first feature (for checks that cannot pass groups)."""
+    try:
+        col = np.asarray(X, dtype=np.float64)[:, 0]
+        groups = col > np.median(col)
+        if groups.all() or not groups.any():
+            raise ValueError
+        return groups
+    except Exception:
+        try:
+            n = _num_samples(X)
+        except TypeError:
+            n = 0
+        return np.arange(n) % 2
+
+
+class CheckedGhost(StochasticGhostClassifier):
+    """Test-only: derives the groups from X when none are given."""
+
+    def fit(self, X, y, sensitive_features=None, sample_weight=None):
+        if sensitive_features is None:
+            sensitive_features = derived_groups(X)
+        return super().fit(X, y, sensitive_features, sample_weight)
+
+
+EXPECTED_FAILED = {
+    "check_sample_weight_equivalence_on_dense_data": (
+        "stochastic minibatch training: a sample with weight 2 and a duplicated "
+        "sample are drawn differently (MLPClassifier fails it for the same reason)"
+    ),
+}
+
+
+def expected_failed(estimator):
+    return EXPECTED_FAILED
+
+
+@parametrize_with_checks(
+    [CheckedGhost(max_epochs=5, device="cpu", random_state=0)],
+    expected_failed_checks=expected_failed,
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+@pytest.fixture(scope="module")
+def toy():
+    rng = np.random.default_rng(0)
+    n = 400
+    A = rng.choice(["a", "b"], size=n)
+    X = rng.normal(size=(n, 3))
+    y = (X[:, 0] + 0.8 * (A == "a") + 0.3 * rng.normal(size=n) > 0.4).astype(int)
+    return X, y, A
+
+
+def test_routing_pipeline_grid_search(toy):
+    X, y, A = toy
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe = make_pipeline(
+            StandardScaler(), StochasticGhostClassifier(max_epochs=1, device="cpu")
+        )
+        search = GridSearchCV(
+            pipe, {"stochasticghostclassifier__bound": [0.01, 0.1]}, cv=2
+        )
+        search.fit(X, y, sensitive_features=A)
+    assert search.best_params_["stochasticghostclassifier__bound"] in (0.01, 0.1)
+    assert search.best_estimator_[-1].groups_ == ["a", "b"]
+
+
+def test_pickle_round_trip_and_determinism(toy):
+    X, y, A = toy
+    kw = dict(max_epochs=2, random_state=3, device="cpu")
+    a = StochasticGhostClassifier(**kw).fit(X, y, sensitive_features=A)
+    b = StochasticGhostClassifier(**kw).fit(X, y, sensitive_features=A)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    back = pickle.loads(pickle.dumps(a))
+    np.testing.assert_array_equal(back.predict_proba(X), a.predict_proba(X))
+
+
+def test_history_and_step_size_recursion(toy):
+    X, y, A = toy
+    clf = StochasticGhostClassifier(
+        max_epochs=2,
+        batch_size=100,
+        lr=0.2,
+        step_decay=0.5,
+        random_state=0,
+        device="cpu",
+    )
+    clf.fit(X, y, sensitive_features=A)
+    gamma = 0.2
+    for row in clf.history_:
+        for _ in range(4):  # 400 / 100 steps per epoch
+            gamma *= 1 - 0.5 * gamma
+        assert row["step_size"] == pytest.approx(gamma, rel=1e-6)
+        assert 0 <= row["mean_level"] <= clf.max_level
+        assert row["kappa"] >= 0
+    assert len(clf.history_[-1, "train_constraints"]) == 2
+
+
+def test_warm_start_continues_the_step_size(toy):
+    X, y, A = toy
+    clf = StochasticGhostClassifier(
+        max_epochs=1, batch_size=200, warm_start=True, random_state=0, device="cpu"
+    )
+    clf.fit(X, y, sensitive_features=A)
+    first = clf.history_[-1, "step_size"]
+    clf.fit(X, y, sensitive_features=A)
+    assert clf.n_iter_ == 2 and clf.history_[-1, "step_size"] < first
+
+
+def test_documented_defaults_match_the_signature():
+    import inspect
+    import re
+
+    doc = StochasticGhostClassifier.__doc__
+    for name, param in inspect.signature(
+        StochasticGhostClassifier.__init__
+    ).parameters.items():
+        if name == "self":
+            continue
+        found = re.search(rf"\n    {name} : [^\n]*default=([^\n]*)", doc)
+        assert found, name
+        text = found.group(1)
+        value = param.default
+        assert text == (f'"{value}"' if isinstance(value, str) else repr(value)), name
+
+
+def test_exposes_every_base_parameter():
+    # sklearn reads parameters from the signature: a base parameter missing here
+    # would be fixed at its default and invisible to get_params / grid searches.
+    import inspect
+
+    from fairsk.estimators import BaseFairClassifier
+
+    base = set(inspect.signature(BaseFairClassifier.__init__).parameters)
+    assert base <= set(inspect.signature(StochasticGhostClassifier.__init__).parameters)

@@ -1,0 +1,361 @@
+"""Stochastic switching subgradient: the update rule by hand, and the estimator.
+
+The hand-checked problem: a linear model without bias, ``logit = θ·x``, whose two
+groups have one feature vector each (group a: x = (1, 0), group b: x = (0, 1)) and
+balanced labels. Every draw of a cell then holds identical rows, so constraint
+estimates are exact whatever the sample, and with θ = (t, 0)
+
+    L_a = ½(softplus(-t) + softplus(t)),  L_b = log 2,
+    ∂L_a/∂θ₁ = ½(σ(t) - σ(-t)),           ∂L_b/∂θ = 0 at θ₂ = 0,
+
+so the loss-gap rows are c = (L_a - L_b - δ, L_b - L_a - δ).
+"""
+
+from __future__ import annotations
+
+import math
+import pickle
+
+import numpy as np
+import pytest
+import sklearn
+import torch
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.utils.validation import _num_samples
+from torch import nn
+
+from fairsk import SwitchingSubgradientClassifier
+from fairsk.algorithms import SwitchingSubgradient
+from fairsk.constraints import compile_constraints, make_constraints
+from fairsk.problem import FairProblem
+from fairsk.sampling import TrainingData
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    # Two shared cores: one intra-op thread keeps small-MLP steps fast.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def softplus(x: float) -> float:
+    return math.log1p(math.exp(x))
+
+
+class Linear(nn.Module):
+    def __init__(self, theta):
+        super().__init__()
+        self.lin = nn.Linear(2, 1, bias=False)
+        with torch.no_grad():
+            self.lin.weight.copy_(torch.tensor([theta], dtype=torch.float32))
+
+    def forward(self, X):
+        return self.lin(X).squeeze(-1)
+
+
+def tiny_problem(t=1.0, bound=0.02, per_cell=4):
+    """The two-group problem above, with θ = (t, 0)."""
+    X = np.array([[1.0, 0.0]] * (2 * per_cell) + [[0.0, 1.0]] * (2 * per_cell))
+    y = np.array([0, 1] * per_cell * 2, dtype=np.float32)
+    groups = np.repeat([0, 1], 2 * per_cell)
+    mass = np.full((2, 2), float(per_cell))
+    compiled = compile_constraints(
+        make_constraints("loss_gap", bound), mass, ["a", "b"]
+    )
+    data = TrainingData(X, y, groups, None, compiled, 8, torch.device("cpu"))
+    module = Linear([t, 0.0])
+    problem = FairProblem(module, data, torch.Generator().manual_seed(0))
+    return problem, module
+
+
+def full_batch(problem):
+    """One step's rows: every row as the objective minibatch, two group samples."""
+    n = problem.data.n
+    return next(problem.batches(torch.arange(n), n, SwitchingSubgradient.n_draws))
+
+
+def gap(t):
+    return 0.5 * (softplus(t) + softplus(-t)) - math.log(2)
+
+
+def gap_slope(t):
+    return 0.5 * (sigmoid(t) - sigmoid(-t))
+
+
+def one_step(lr=0.1, t=1.0, bound=0.02, **params):
+    """Take one step on all rows; return (Δθ, the epoch summary)."""
+    problem, module = tiny_problem(t, bound)
+    opt = torch.optim.SGD(module.parameters(), lr=lr)
+    alg = SwitchingSubgradient(problem.n_constraints, **params)
+    alg.bind(problem, opt)
+    before = module.lin.weight.detach().clone()
+    alg.start_epoch()
+    alg.step_batch(full_batch(problem))
+    summary = alg.end_epoch()
+    return (module.lin.weight.detach() - before)[0].tolist(), summary
+
+
+C_MAX = gap(1.0) - 0.02  # ≈ 0.1001, the larger loss-gap row at t = 1
+
+
+def test_tiny_problem_constraints_are_exact():
+    problem, _ = tiny_problem()
+    c = problem.constraints(3)
+    expected = [gap(1.0) - 0.02, -gap(1.0) - 0.02]
+    np.testing.assert_allclose(c.detach().numpy(), [expected] * 3, rtol=1e-5)
+
+
+def test_constraint_branch_above_the_tolerance():
+    d, summary = one_step(tolerance=C_MAX - 1e-4, constraint_lr=1.0)
+    # θ₁ ← θ₁ - η_c ∂c₁/∂θ₁ = -1 · ½(σ(1) - σ(-1)); θ₂ untouched.
+    assert d[0] == pytest.approx(-gap_slope(1.0), rel=1e-5)
+    assert d[1] == 0.0
+    assert summary["constraint_steps"] == 1 and summary["objective_steps"] == 0
+
+
+def test_objective_branch_below_the_tolerance():
+    d, summary = one_step(lr=0.1, tolerance=C_MAX + 1e-4, constraint_lr=1.0)
+    # f = ½(L_a + L_b) over all rows: θ₁ ← θ₁ - 0.1 · ½ · ½(σ(1) - σ(-1)).
+    assert d[0] == pytest.approx(-0.1 * 0.5 * gap_slope(1.0), rel=1e-5)
+    assert d[1] == 0.0
+    assert summary["constraint_steps"] == 0 and summary["objective_steps"] == 1
+
+
+def test_switch_at_exactly_the_tolerance_takes_the_constraint_step():
+    problem, _ = tiny_problem()
+    c_max = float(problem.constraints(1)[0].max().detach())  # the float32 value itself
+    d, summary = one_step(tolerance=c_max, constraint_lr=1.0)
+    assert summary["constraint_steps"] == 1
+    assert d[0] == pytest.approx(-gap_slope(1.0), rel=1e-5)
+
+
+def test_inv_sqrt_rule_divides_by_root_of_the_step_count():
+    problem, module = tiny_problem()
+    opt = torch.optim.SGD(module.parameters(), lr=0.1)
+    alg = SwitchingSubgradient(
+        2, tolerance=0.0, constraint_lr=1.0, constraint_step_rule="inv_sqrt"
+    )
+    alg.bind(problem, opt)
+    alg.n_steps.fill_(3)  # this is step k = 4: η_c / 2
+    before = float(module.lin.weight[0, 0])
+    alg.start_epoch()
+    alg.step_batch(full_batch(problem))
+    assert float(module.lin.weight[0, 0]) - before == pytest.approx(
+        -0.5 * gap_slope(1.0), rel=1e-5
+    )
+
+
+def test_a_schedule_scales_both_branches():
+    # A schedule (lr_schedule, LRScheduler) that halves the optimizer's step
+    # halves the constraint step too: relative to the step when the fit began.
+    problem, module = tiny_problem()
+    opt = torch.optim.SGD(module.parameters(), lr=0.1)
+    alg = SwitchingSubgradient(2, tolerance=C_MAX - 1e-4, constraint_lr=1.0)
+    alg.bind(problem, opt)
+    opt.param_groups[0]["lr"] = 0.05
+    before = float(module.lin.weight[0, 0].detach())
+    alg.start_epoch()
+    alg.step_batch(full_batch(problem))
+    after = float(module.lin.weight[0, 0].detach())
+    assert after - before == pytest.approx(-0.5 * gap_slope(1.0), rel=1e-5)
+
+
+@pytest.mark.parametrize("cap", [10.0, 0.5])
+def test_polyak_constraint_step(cap):
+    d, _ = one_step(tolerance=0.0, constraint_lr=cap, constraint_step_rule="polyak")
+    g = gap_slope(1.0)
+    step = min(C_MAX / g**2, cap)  # c_max / ‖∇c‖², capped at η_c
+    assert (step < cap) == (cap == 10.0)  # 1.87: capped only at 0.5
+    assert d[0] == pytest.approx(-step * g, rel=1e-4)
+
+
+def test_polyak_objective_step():
+    # Objective branch (tolerance above c_max): step min(f / ‖∇f‖², lr).
+    d, _ = one_step(lr=100.0, tolerance=1.0, step_rule="polyak")
+    f = 0.5 * (0.5 * (softplus(1.0) + softplus(-1.0)) + math.log(2))
+    g = 0.5 * gap_slope(1.0)
+    assert d[0] == pytest.approx(-(f / g**2) * g, rel=1e-4)
+
+
+def test_tolerance_decay_heuristic_and_epoch_reset():
+    problem, module = tiny_problem()
+    opt = torch.optim.SGD(module.parameters(), lr=0.01)
+    alg = SwitchingSubgradient(
+        2, tolerance=1.0, tolerance_decay=0.5, tolerance_decay_after=1
+    )
+    alg.bind(problem, opt)
+    alg.start_epoch()
+    alg.step_batch(full_batch(problem))  # first step of the epoch: not yet
+    assert float(alg.current_tolerance) == 1.0
+    alg.step_batch(full_batch(problem))
+    alg.step_batch(full_batch(problem))
+    assert alg.end_epoch()["tolerance"] == 0.25
+    alg.start_epoch()
+    assert float(alg.current_tolerance) == 1.0
+
+
+def test_invalid_step_rule():
+    with pytest.raises(ValueError, match="step_rule"):
+        SwitchingSubgradient(2, step_rule="adagrad")
+
+
+# -- the estimator ------------------------------------------------------------------
+def derived_groups(X):
+    """Binary group from the first feature (for checks that cannot pass groups)."""
+    try:
+        col = np.asarray(X, dtype=np.float64)[:, 0]
+        groups = col > np.median(col)
+        if groups.all() or not groups.any():
+            raise ValueError
+        return groups
+    except Exception:
+        # Invalid or degenerate X: any two groups; fit's validation reports X.
+        try:
+            n = _num_samples(X)
+        except TypeError:
+            n = 0
+        return np.arange(n) % 2
+
+
+class CheckedSSG(SwitchingSubgradientClassifier):
+    """Test-only: derives the groups from X when none are given."""
+
+    def fit(self, X, y, sensitive_features=None, sample_weight=None):
+        if sensitive_features is None:
+            sensitive_features = derived_groups(X)
+        return super().fit(X, y, sensitive_features, sample_weight)
+
+
+EXPECTED_FAILED = {
+    "check_sample_weight_equivalence_on_dense_data": (
+        "stochastic minibatch training: a sample with weight 2 and a duplicated "
+        "sample are drawn differently (MLPClassifier fails it for the same reason)"
+    ),
+}
+
+
+def expected_failed(estimator):
+    return EXPECTED_FAILED
+
+
+@parametrize_with_checks(
+    [CheckedSSG(max_epochs=5, device="cpu", random_state=0)],
+    expected_failed_checks=expected_failed,
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+@pytest.fixture(scope="module")
+def toy():
+    rng = np.random.default_rng(0)
+    n = 600
+    A = rng.choice(["a", "b"], size=n)
+    X = rng.normal(size=(n, 3))
+    y = (X[:, 0] + 0.8 * (A == "a") + 0.3 * rng.normal(size=n) > 0.4).astype(int)
+    return X, y, A
+
+
+def test_routing_pipeline_grid_search(toy):
+    X, y, A = toy
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe = make_pipeline(
+            StandardScaler(), SwitchingSubgradientClassifier(max_epochs=2, device="cpu")
+        )
+        search = GridSearchCV(
+            pipe, {"switchingsubgradientclassifier__bound": [0.01, 0.1]}, cv=2
+        )
+        search.fit(X, y, sensitive_features=A)
+    assert search.best_params_["switchingsubgradientclassifier__bound"] in (0.01, 0.1)
+    clf = search.best_estimator_[-1]
+    assert clf.groups_ == ["a", "b"]
+
+
+def test_pickle_round_trip_and_determinism(toy):
+    X, y, A = toy
+    kw = dict(max_epochs=3, random_state=7, device="cpu")
+    a = SwitchingSubgradientClassifier(**kw).fit(X, y, sensitive_features=A)
+    b = SwitchingSubgradientClassifier(**kw).fit(X, y, sensitive_features=A)
+    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
+    back = pickle.loads(pickle.dumps(a))
+    np.testing.assert_array_equal(back.predict_proba(X), a.predict_proba(X))
+    c = SwitchingSubgradientClassifier(**{**kw, "random_state": 8})
+    c.fit(X, y, sensitive_features=A)
+    assert not np.array_equal(c.predict_proba(X), a.predict_proba(X))
+
+
+def test_history_records_the_branches(toy):
+    X, y, A = toy
+    clf = SwitchingSubgradientClassifier(
+        max_epochs=3, batch_size=50, random_state=0, device="cpu"
+    )
+    clf.fit(X, y, sensitive_features=A)
+    for row in clf.history_:
+        assert row["constraint_steps"] + row["objective_steps"] == 12  # 600 / 50
+        assert row["tolerance"] == pytest.approx(clf.tolerance)
+        assert len(row["train_constraints"]) == 2
+    # tolerance 1: the loss gap never reaches it, every step is an objective step.
+    clf.set_params(tolerance=1.0).fit(X, y, sensitive_features=A)
+    assert clf.history_[:, "constraint_steps"] == [0, 0, 0]
+
+
+@pytest.mark.parametrize("rule", ["inv_sqrt", "polyak"])
+def test_step_rules_train(toy, rule):
+    X, y, A = toy
+    clf = SwitchingSubgradientClassifier(
+        step_rule=rule,
+        constraint_step_rule=rule,
+        max_epochs=3,
+        random_state=0,
+        device="cpu",
+    )
+    assert clf.fit(X, y, sensitive_features=A).score(X, y) > 0.6
+
+
+def test_warm_start_continues(toy):
+    X, y, A = toy
+    clf = SwitchingSubgradientClassifier(
+        max_epochs=2, warm_start=True, random_state=0, device="cpu"
+    )
+    clf.fit(X, y, sensitive_features=A)
+    clf.fit(X, y, sensitive_features=A)
+    assert clf.n_iter_ == 4
+
+
+def test_documented_defaults_match_the_signature():
+    import inspect
+    import re
+
+    doc = SwitchingSubgradientClassifier.__doc__
+    for name, param in inspect.signature(
+        SwitchingSubgradientClassifier.__init__
+    ).parameters.items():
+        if name == "self":
+            continue
+        found = re.search(rf"\n    {name} : [^\n]*default=([^\n]*)", doc)
+        assert found, name
+        text = found.group(1)
+        value = param.default
+        assert text == (f'"{value}"' if isinstance(value, str) else repr(value)), name
+
+
+def test_exposes_every_base_parameter():
+    # sklearn reads parameters from the signature: a base parameter missing here
+    # would be fixed at its default and invisible to get_params / grid searches.
+    import inspect
+
+    from fairsk.estimators import BaseFairClassifier
+
+    base = set(inspect.signature(BaseFairClassifier.__init__).parameters)
+    assert base <= set(
+        inspect.signature(SwitchingSubgradientClassifier.__init__).parameters
+    )
