@@ -121,14 +121,16 @@ class SwitchingSubgradient(Algorithm):
         self.tolerance_decay = float(tolerance_decay)
         self.tolerance_decay_after = int(tolerance_decay_after)
         self.register_buffer("current_tolerance", torch.tensor(self.tolerance))
-        m = self.n_constraints
-        self.register_buffer("_c_sum", torch.zeros(m), persistent=False)
         self.register_buffer("_constraint_steps", torch.zeros(()), persistent=False)
 
     def bind(self, problem, optimizer) -> None:
         """Attach; remember the base step so that schedules scale both branches."""
         super().bind(problem, optimizer)
         self._base_lr = self.lr
+        like = self.current_tolerance
+        self._one = like.new_ones(())
+        self._coef = like.new_zeros(1 + 2 * self.n_constraints)
+        self._acc = like.new_zeros(1 + 2 * self.n_constraints)
 
     @staticmethod
     def _step_size(rule: str, base: float, k, value, sq_norm) -> torch.Tensor:
@@ -144,47 +146,76 @@ class SwitchingSubgradient(Algorithm):
     n_draws = 2
 
     def step_batch(self, batch) -> torch.Tensor:
-        """One switching step on a gathered batch (see the module docstring)."""
-        problem = self.problem
-        f, c = problem.losses(problem.module(batch.X), batch)
-        c_switch, c_step = c[0].detach(), c[1]
-        c_max, j = c_switch.max(0)
-        on_constraint = c_max >= self.current_tolerance
-        c_step = c_step.index_select(0, j.view(1)).squeeze(0)
-        loss = torch.where(on_constraint, c_step, f)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        """One switching step on a gathered batch (see the module docstring).
+
+        The loss is ``dot(coef, [f, c(ζ¹), c(ζ²)])`` with a one-hot ``coef``
+        chosen on the device: the objective, or the most violated row on the
+        independent sample. Constant and 1/√k steps are folded into ``coef`` (the
+        gradient comes out already scaled); a Polyak step needs the gradient's
+        norm, so it scales the gradient after the backward pass.
+        """
+        problem, m = self.problem, self.n_constraints
+        out = problem.terms(problem.module(batch.X), batch)  # [f, c(ζ¹), c(ζ²)]
+        polyak = "polyak" in (self.step_rule, self.constraint_step_rule)
         with torch.no_grad():
-            grads = [p.grad for p in self.params if p.grad is not None]
-            sq_norm = torch.stack(torch._foreach_norm(grads)).square().sum()
-            k = self.n_steps + self._epoch_steps + 1.0
+            od = out.detach()
+            c_max, j = od[1 : 1 + m].max(0)
+            on_constraint = c_max >= self.current_tolerance
             lr = self.lr
-            scale = lr / self._base_lr  # a learning-rate schedule's factor
-            eta_f = self._step_size(self.step_rule, lr, k, f.detach(), sq_norm)
-            eta_c = self._step_size(
-                self.constraint_step_rule,
-                self.constraint_lr * scale,
-                k,
-                c_max,
-                sq_norm,
-            )
-            step = torch.where(on_constraint, eta_c, eta_f)
-            torch._foreach_mul_(grads, step / lr)
-            self._optimizer_step()
+            if polyak:
+                weight = self._one
+            elif self.step_rule == self.constraint_step_rule == "constant":
+                ratio = self.constraint_lr / self._base_lr  # η_c / lr, schedules cancel
+                weight = torch.where(on_constraint, ratio, 1.0)
+            else:
+                k = self.n_steps + self._epoch_steps + 1.0
+                eta_f = self._step_size(self.step_rule, lr, k, None, None)
+                eta_c = self._step_size(
+                    self.constraint_step_rule,
+                    self.constraint_lr * lr / self._base_lr,  # schedules scale both
+                    k,
+                    None,
+                    None,
+                )
+                weight = torch.where(on_constraint, eta_c, eta_f) / lr
+            pos = torch.where(on_constraint, j + 1 + m, 0)
+            self._coef.zero_().scatter_(0, pos.view(1), weight.view(1))
+            self._acc.add_(od)
             self._constraint_steps += on_constraint
-            self._c_sum += c_switch
+        self.optimizer.zero_grad()
+        torch.dot(self._coef, out).backward()
+        with torch.no_grad():
+            if polyak:
+                self._scale_polyak(od[0], c_max, on_constraint)
+            self._optimizer_step()
             if self.tolerance_decay != 1.0:
                 late = self._epoch_steps + 1 > self.tolerance_decay_after
                 self.current_tolerance.mul_(
                     torch.where(late, self.tolerance_decay, 1.0)
                 )
-        self._count(f)
-        return f
+        self._epoch_steps += 1
+        return od[0]
+
+    def _scale_polyak(self, f, c_max, on_constraint) -> None:
+        """Scale the chosen branch's gradient by its step over the base ``lr``."""
+        grads = [p.grad for p in self.params if p.grad is not None]
+        sq_norm = torch.stack(torch._foreach_norm(grads)).square().sum()
+        k = self.n_steps + self._epoch_steps + 1.0
+        lr = self.lr
+        eta_f = self._step_size(self.step_rule, lr, k, f, sq_norm)
+        eta_c = self._step_size(
+            self.constraint_step_rule,
+            self.constraint_lr * lr / self._base_lr,
+            k,
+            c_max,
+            sq_norm,
+        )
+        torch._foreach_mul_(grads, torch.where(on_constraint, eta_c, eta_f) / lr)
 
     def start_epoch(self) -> None:
         """Reset the accumulators and the tolerance."""
         super().start_epoch()
-        self._c_sum.zero_()
+        self._acc.zero_()
         self._constraint_steps.zero_()
         self.current_tolerance.fill_(self.tolerance)
 
@@ -192,9 +223,11 @@ class SwitchingSubgradient(Algorithm):
         """Summary: steps on each branch, the tolerance, the sampled constraints."""
         steps = float(self._epoch_steps)
         n_con = float(self._constraint_steps)
+        self._loss_sum.copy_(self._acc[0])
         out = super().end_epoch()
         out["constraint_steps"] = int(n_con)
         out["objective_steps"] = int(steps - n_con)
         out["tolerance"] = float(self.current_tolerance)
-        out["train_constraints"] = (self._c_sum / max(steps, 1.0)).tolist()
+        m = self.n_constraints
+        out["train_constraints"] = (self._acc[1 : 1 + m] / max(steps, 1.0)).tolist()
         return out
