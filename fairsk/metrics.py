@@ -12,11 +12,11 @@ Ind        :math:`|PR_a - PR_b|` (demographic parity)              MetricFrame,
 Sp         :math:`|TPR_a - TPR_b| + |FPR_a - FPR_b|` (separation)  MetricFrame,
                                                                    fairlearn rates
 Ina        error rate                                              ``zero_one_loss``
-Sf         :math:`|PPV_a - PPV_b| + |NPV_a - NPV_b|` (sufficiency)  MetricFrame,
+Sf         :math:`|PPV_a-PPV_b| + |NPV_a-NPV_b|` (sufficiency)     MetricFrame,
                                                                    ``precision_score``
 Wd         Wasserstein-2 distance between the groups' scores       quantile functions
                                                                    (see below)
-|ΔL|       :math:`|L_a - L_b|`, :math:`L_g` the group's mean BCE   MetricFrame,
+``|ΔL|``   :math:`|L_a - L_b|`, :math:`L_g` the group's mean BCE   MetricFrame,
                                                                    ``log_loss``
 =========  ======================================================  ================
 
@@ -328,7 +328,7 @@ def auc_m(y_true, y_score, *, sensitive_features, sample_weight=None) -> float:
 
 
 def loss_gap(y_true, y_score, *, sensitive_features, sample_weight=None) -> float:
-    r"""|ΔL|: the spread of the groups' mean binary cross-entropy.
+    r"""``|ΔL|``: the spread of the groups' mean binary cross-entropy.
 
     :math:`L_g` is sklearn's ``log_loss`` of the probabilities on group :math:`g`
     (probabilities are clipped to the float epsilon, as sklearn does).
