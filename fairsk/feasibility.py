@@ -15,29 +15,37 @@ groups.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import torch
 
-from .constraints import CompiledConstraints
+from .constraints import CompiledConstraints, compile_constraints
 
 __all__ = ["feasibility_report"]
 
 
-def _cell_index(compiled: CompiledConstraints, codes: np.ndarray, y01: np.ndarray):
-    lookup = np.full((len(compiled.group_names), 2), -1, dtype=np.int64)
-    for i, (g, lab) in enumerate(compiled.cells):
-        lookup[g, lab] = i
-    return lookup[codes, y01.astype(np.int64)]
+def _evaluate(compiled: CompiledConstraints, sums: np.ndarray, mass: np.ndarray):
+    """Constraint rows (by name) and each constraint's value from cell sums.
 
-
-def _rows_and_values(compiled: CompiledConstraints, sums, mass):
-    """Constraint rows ``c`` and each constraint's value from per-cell sums."""
-    M = sums / np.maximum(mass, np.finfo(float).tiny)[:, None]
-    flat = M.reshape(-1)
-    return compiled.K @ flat - compiled.b, [
-        rep["value"] for rep in compiled.report(compiled.A @ flat)
-    ]
+    ``sums`` and ``mass`` cover every (group, label) cell, index ``2 g + y``.
+    The constraints are compiled again on these masses, so that a group's
+    statistic mixes its labels in the proportions of *these* rows (fairlearn's
+    definition), not of the training set.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a label absent from a group: left out
+        cc = compile_constraints(
+            compiled.constraints, mass.reshape(-1, 2), compiled.group_names
+        )
+    idx = cc.cells[:, 0] * 2 + cc.cells[:, 1]
+    flat = (sums[idx] / np.maximum(mass[idx], np.finfo(float).tiny)[:, None]).reshape(
+        -1
+    )
+    rows = dict(zip(cc.row_names, cc.K @ flat - cc.b, strict=True))
+    bounds = dict(zip(cc.row_names, cc.b, strict=True))
+    return rows, bounds, [rep["value"] for rep in cc.report(cc.A @ flat)]
 
 
 def feasibility_report(
@@ -99,42 +107,41 @@ def feasibility_report(
     y01 = np.asarray(y01, dtype=np.float64)
     codes = np.asarray(codes, dtype=np.int64)
     w = np.ones(len(y01)) if sample_weight is None else np.asarray(sample_weight, float)
-    cell = _cell_index(compiled, codes, y01)
-    keep = cell >= 0
     Q = compiled.quantity_matrix(
         torch.as_tensor(logits, dtype=torch.float64),
         torch.as_tensor(y01, dtype=torch.float64),
         hard=True,
-    ).numpy()[keep]
-    cell, w = cell[keep], w[keep]
-    n_cells, n_q = len(compiled.cells), Q.shape[1]
+    ).numpy()
+    cell = codes * 2 + y01.astype(np.int64)
+    n_cells = 2 * len(compiled.group_names)
 
     def sums_and_mass(weights):
         sums = np.stack(
             [
                 np.bincount(cell, weights * Q[:, q], minlength=n_cells)
-                for q in range(n_q)
+                for q in range(Q.shape[1])
             ],
             axis=1,
         )
         return sums, np.bincount(cell, weights, minlength=n_cells)
 
-    _, values = _rows_and_values(compiled, *sums_and_mass(w))
+    _, bounds, values = _evaluate(compiled, *sums_and_mass(w))
     rng = np.random.default_rng(random_state)
-    boot_rows, boot_values = [], []
+    boot_rows: dict[str, list] = {name: [] for name in bounds}
+    boot_values = []
     for _ in range(n_boot):
-        c, v = _rows_and_values(
-            compiled, *sums_and_mass(w * rng.poisson(1.0, size=len(w)))
-        )
-        boot_rows.append(c)
+        weights = w * rng.poisson(1.0, size=len(w))
+        try:
+            rows, _, v = _evaluate(compiled, *sums_and_mass(weights))
+        except ValueError:  # a replicate without two groups to compare: skip it
+            continue
         boot_values.append(v)
+        for name, value in rows.items():
+            boot_rows.setdefault(name, []).append(value)
     alpha = (1.0 - confidence) / 2.0
-    low = high = np.full(len(values), np.nan)
-    if n_boot:
+    low, high = np.full(len(values), np.nan), np.full(len(values), np.nan)
+    if boot_values:
         low, high = np.quantile(np.array(boot_values), [alpha, 1.0 - alpha], axis=0)
-        row_low, row_high = np.quantile(
-            np.array(boot_rows), [alpha, 1.0 - alpha], axis=0
-        )
         # A gap or a largest group loss is the largest of its rows (plus the
         # bound): its interval is taken row by row, on the signed differences, so
         # that a gap near zero gets a lower end of zero (a percentile interval of
@@ -142,12 +149,14 @@ def feasibility_report(
         for i, con in enumerate(compiled.constraints):
             if con.kind == "ratio":
                 continue
-            rows = np.flatnonzero(
-                [name.startswith(con.name + ":") for name in compiled.row_names]
+            names = [n for n in bounds if n.startswith(con.name + ":") and boot_rows[n]]
+            ends = np.array(
+                [
+                    np.quantile(boot_rows[n], [alpha, 1.0 - alpha]) + bounds[n]
+                    for n in names
+                ]
             )
-            b = compiled.b[rows]
-            low[i] = np.max(row_low[rows] + b)
-            high[i] = np.max(row_high[rows] + b)
+            low[i], high[i] = ends.max(axis=0)
             if con.kind == "difference":
                 low[i] = max(low[i], 0.0)
     rows = []
@@ -164,7 +173,7 @@ def feasibility_report(
                 "ci_low": float(low[i]),
                 "ci_high": float(high[i]),
                 "violation": float(violation),
-                "holds": bool(holds) if n_boot else bool(violation <= 0),
+                "holds": bool(holds) if boot_values else bool(violation <= 0),
             }
         )
     return pd.DataFrame(rows)
