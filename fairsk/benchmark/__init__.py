@@ -9,6 +9,8 @@ same from Python. The pieces, in the order data flows through them:
   in ``fairsk``); :mod:`~fairsk.benchmark.baselines`: fairlearn's mitigations at
   matching bounds;
 - :mod:`~fairsk.benchmark.runs`: one run (spec, budget, trajectory, metrics);
+  :mod:`~fairsk.benchmark.heldout`: the constraint on train and on test, with a
+  bootstrap interval;
 - :mod:`~fairsk.benchmark.parallel`: in process, joblib workers, or Dask;
 - :mod:`~fairsk.benchmark.io`: atomic writes and the per-run store (resume);
 - :mod:`~fairsk.benchmark.report`: table, plots, HTML;

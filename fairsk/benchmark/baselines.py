@@ -61,7 +61,25 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Baseline:
-    """A fairlearn baseline: a mitigation around a base learner."""
+    """A fairlearn baseline: a mitigation around a base learner.
+
+    Parameters
+    ----------
+    name : str
+        Its benchmark name, e.g. ``"eg-hgb"``.
+    mitigation : {"eg", "gs", "threshold", "none"}
+        ExponentiatedGradient, GridSearch, ThresholdOptimizer, or the base alone.
+    base : {"logreg", "hgb"}
+        LogisticRegression or HistGradientBoostingClassifier.
+
+    Examples
+    --------
+    >>> baseline = FAIRLEARN_BASELINES["eg-hgb"]
+    >>> baseline.describe(), baseline.constrained
+    ('ExponentiatedGradient(HistGradientBoostingClassifier)', True)
+    >>> FAIRLEARN_BASELINES["logreg"].constrained
+    False
+    """
 
     name: str
     mitigation: str  # "eg", "gs", "threshold" or "none"
@@ -88,6 +106,8 @@ class Baseline:
         return f"{wrap[self.mitigation]}({bases[self.base]})"
 
 
+#: Every fairlearn baseline by name: ``eg-``, ``gs-`` and ``threshold-`` on
+#: ``logreg`` and ``hgb``, and the unmitigated ``logreg`` and ``hgb``.
 FAIRLEARN_BASELINES: dict[str, Baseline] = {
     f"{mitigation}-{base}": Baseline(f"{mitigation}-{base}", mitigation, base)
     for mitigation in ("eg", "gs", "threshold")
@@ -100,7 +120,32 @@ FAIRLEARN_BASELINES |= {
 
 @dataclass(frozen=True)
 class FairlearnConstraint:
-    """fairlearn's counterpart of a fairsk constraint at a bound."""
+    """fairlearn's counterpart of a fairsk constraint at a bound.
+
+    Made by :func:`fairlearn_constraint`.
+
+    Parameters
+    ----------
+    moment : str or None
+        Class name in :mod:`fairlearn.reductions`, or None (no reduction).
+    kwargs : tuple
+        Its keyword arguments, as ``(name, value)`` pairs.
+    threshold : str or None
+        ThresholdOptimizer's ``constraints``, or None (no counterpart).
+    tol : float or None
+        ThresholdOptimizer's ``tol`` (None: the constraint is enforced exactly).
+    note : str
+        How it relates to the fairsk constraint (shown in the report).
+
+    Examples
+    --------
+    >>> fl = fairlearn_constraint("equal_opportunity", 0.05)
+    >>> fl.moment, dict(fl.kwargs), fl.threshold, fl.tol
+    ('TruePositiveRateParity', {'difference_bound': 0.05}, \
+'true_positive_rate_parity', 0.05)
+    >>> type(fl.make_moment()).__name__
+    'TruePositiveRateParity'
+    """
 
     moment: str | None  # class in fairlearn.reductions, or None: no reduction
     kwargs: tuple  # its keyword arguments, as (name, value) pairs
@@ -320,6 +365,9 @@ def _grid_search_choice(gs) -> tuple[int, bool]:
 class FittedBaseline:
     """A fitted baseline with one interface: scores and hard predictions.
 
+    Made by :func:`fit_baseline`. For GridSearch it keeps the grid's model chosen
+    by the bound (see the module notes) and records the choice in ``info``.
+
     Parameters
     ----------
     name : str
@@ -328,6 +376,17 @@ class FittedBaseline:
         The fitted estimator.
     seed : int
         Seed of the randomised predictions.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 2))
+    >>> y = (X[:, 0] > 0).astype(int)
+    >>> fitted = FittedBaseline("logreg", LogisticRegression().fit(X, y), seed=0)
+    >>> score, pred = fitted.score(X, None), fitted.predict(X, None)
+    >>> bool(((score > 0.5) == (pred == 1)).all()), fitted.info
+    (True, {})
     """
 
     def __init__(self, name: str, estimator, seed: int):
@@ -377,7 +436,36 @@ class FittedBaseline:
 
 
 def fit_baseline(name, estimator, X, y, A, seed: int) -> FittedBaseline:
-    """Fit ``estimator`` (float64 X) and wrap it in a :class:`FittedBaseline`."""
+    """Fit ``estimator`` (float64 X) and wrap it in a :class:`FittedBaseline`.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`FAIRLEARN_BASELINES`.
+    estimator : object
+        From :func:`build_baseline`.
+    X, y, A : array-like
+        Training features, 0/1 labels and groups (the mitigations get ``A`` as
+        ``sensitive_features``).
+    seed : int
+        Seed of the randomised predictions.
+
+    Returns
+    -------
+    FittedBaseline
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> A = rng.choice(["a", "b"], 300)
+    >>> X = np.column_stack([rng.normal(size=300), A == "a"])
+    >>> y = (X[:, 0] + (A == "a") > 0.5).astype(int)
+    >>> est, _ = build_baseline("threshold-logreg", "demographic_parity", 0.05, seed=0)
+    >>> fitted = fit_baseline("threshold-logreg", est, X, y, A, seed=0)
+    >>> rates = [fitted.predict(X, A)[A == g].mean() for g in ("a", "b")]
+    >>> bool(abs(rates[0] - rates[1]) < 0.15)
+    True
+    """
     X = np.asarray(X, dtype=np.float64)
     if FAIRLEARN_BASELINES[name].mitigation == "none":
         estimator.fit(X, y)

@@ -21,10 +21,13 @@ _DESCRIPTION = """\
 Reproduce the benchmark protocol of Kliachkin et al. (2025) on a dataset: one
 stratified 80/20 split (group x label, seed 42), the same MLP (64-32) for every
 fairsk classifier, fairlearn's mitigations beside them, every run evaluated on train
-and test with the paper's metrics (AUC_M, Ind, Sp, Ina, Sf, Wd, |dL|) and fairlearn's.
+and test with the paper's metrics (AUC_M, Ind, Sp, Ina, Sf, Wd, |dL|) and fairlearn's,
+and with the constraint itself: its value on train, and on test with a 95% bootstrap
+interval that says whether the bound holds on new data.
 Writes results.csv, results.json, summary.csv, trajectories.png, pareto.png and
 report.html to the output folder; rerunning with the same folder skips finished
-runs. The defaults (embedded Adult, 8,000 training rows, 8 epochs, 3 seeds) take
+runs. The defaults (embedded Adult, 8,000 training rows, each classifier's own
+epochs and batch size, 3 seeds) take
 a couple of minutes on a 2-core laptop."""
 
 _EPILOG = """\
@@ -42,7 +45,7 @@ examples:
 
 #: The default run: about a minute and a half of CPU on two cores (see _DESCRIPTION).
 DEFAULT_MAX_TRAIN = 8_000
-DEFAULT_EPOCHS = 8
+DEFAULT_EPOCHS = None  # each classifier's own max_epochs
 
 #: Estimator parameters the benchmark sets itself (not through --param).
 RESERVED = {
@@ -145,7 +148,29 @@ def _param(text: str) -> tuple[str, str, object]:
 
 
 def add_benchmark_parser(subparsers) -> argparse.ArgumentParser:
-    """Add the ``benchmark`` subcommand to ``subparsers``."""
+    """Add the ``benchmark`` subcommand to ``subparsers``.
+
+    Its handler (``args.handler``) is :func:`run_cli`; another program can embed
+    the command in its own parser.
+
+    Parameters
+    ----------
+    subparsers : argparse._SubParsersAction
+        From :meth:`argparse.ArgumentParser.add_subparsers`.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The subcommand's parser.
+
+    Examples
+    --------
+    >>> parser = argparse.ArgumentParser(prog="mytool")
+    >>> _ = add_benchmark_parser(parser.add_subparsers())
+    >>> args = parser.parse_args(["benchmark", "--seeds", "0-2", "--bound", "0.01"])
+    >>> args.seeds, args.bound, args.handler is run_cli
+    ([[0, 1, 2]], [0.01], True)
+    """
     from ..constraints import CONSTRAINTS
     from .baselines import PROXIES
     from .data import DATASETS
@@ -256,7 +281,7 @@ def add_benchmark_parser(subparsers) -> argparse.ArgumentParser:
     budget.add_argument(
         "--epochs",
         type=_positive_int,
-        help=f"epochs per fairsk run (default {DEFAULT_EPOCHS})",
+        help="epochs per fairsk run (default: each classifier's own max_epochs)",
     )
     budget.add_argument(
         "--seconds",
@@ -266,9 +291,10 @@ def add_benchmark_parser(subparsers) -> argparse.ArgumentParser:
     a.add_argument(
         "--batch-size",
         type=_batch,
-        default=128,
+        default=None,
         metavar="N|default",
-        help="objective minibatch of every fairsk classifier (default 128)",
+        help="objective minibatch of every fairsk classifier (default: each "
+        "classifier's own batch_size)",
     )
     a.add_argument(
         "--param",
@@ -503,7 +529,37 @@ def _console():
 
 
 def run_cli(args, parser) -> int:
-    """Run the ``benchmark`` subcommand; return the exit code."""
+    """Run the ``benchmark`` subcommand; return the exit code.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed by :func:`build_parser` (or a parser with
+        :func:`add_benchmark_parser`).
+    parser : argparse.ArgumentParser
+        For usage errors (``parser.error`` exits with code 2).
+
+    Returns
+    -------
+    int
+        0; 1 when a run failed or the data could not be loaded; 130 when
+        interrupted.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> parser = build_parser()
+    >>> args = parser.parse_args([
+    ...     "benchmark", "--algorithms", "sgd", "--seeds", "0", "--epochs", "1",
+    ...     "--max-train", "300", "--max-test", "300", "--n-jobs", "1",
+    ...     "--no-plots", "-q", "-o", tempfile.mkdtemp(),
+    ... ])
+    >>> code = run_cli(args, parser)
+    fairsk benchmark - UCI Adult (embedded): 300 train / 300 test rows ...
+    ...
+    >>> code
+    0
+    """
     from .data import DataError
     from .sweep import run_benchmark
 

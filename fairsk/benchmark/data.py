@@ -24,7 +24,16 @@ DATASETS = ("adult", "acs-income", "pums")
 
 
 class DataError(RuntimeError):
-    """The dataset could not be loaded or split; the message says why."""
+    """The dataset could not be loaded or split; the message says why.
+
+    Examples
+    --------
+    >>> try:
+    ...     load_benchmark_data(DatasetSpec(name="pums", pums_csv="no-such.csv"))
+    ... except DataError as exc:
+    ...     print("no-such.csv" in str(exc))
+    True
+    """
 
 
 @dataclass(frozen=True)
@@ -40,6 +49,16 @@ class DatasetSpec:
         Sensitive features (:class:`~fairsk.datasets.SensitiveFeatureBuilder`'s
         ``group``: ``race_binary``, ``race``, ``sex``, ``sex_race`` or column names
         joined by commas).
+
+    Examples
+    --------
+    >>> spec = DatasetSpec(max_train=500)
+    >>> spec.describe()
+    'UCI Adult (embedded)'
+    >>> spec.key() == DatasetSpec(max_train=500, data_home="/elsewhere").key()
+    True
+    >>> spec.key() == DatasetSpec(max_train=1000).key()  # other data, other runs
+    False
     """
 
     name: str = "adult"
@@ -78,7 +97,20 @@ class DatasetSpec:
 
 @dataclass
 class BenchmarkData:
-    """Encoded train and test sets, shared by every run of a benchmark."""
+    """Encoded train and test sets, shared by every run of a benchmark.
+
+    Made by :func:`load_benchmark_data`: float32 features, 0/1 labels, group labels
+    as strings.
+
+    Examples
+    --------
+    >>> data = load_benchmark_data(DatasetSpec(max_train=300, max_test=200))
+    >>> data.X_train.dtype, sorted(set(data.y_train.tolist())), data.A_train.dtype.kind
+    (dtype('float32'), [0, 1], 'U')
+    >>> summary = data.summary()
+    >>> summary["n_train"], summary["n_test"], sorted(summary["groups"])
+    (300, 200, ['Non-White', 'White'])
+    """
 
     spec: DatasetSpec
     X_train: np.ndarray

@@ -4,7 +4,8 @@ Every file is written to a temporary file in the same folder and moved into plac
 with :func:`os.replace` (atomic on POSIX and Windows), so a reader -- or a rerun
 after a crash -- sees either the old file or the new one, never half of one.
 Each finished run is its own ``runs/<run_id>.json``; a rerun with the same output
-folder skips the runs found there.
+folder skips the runs found there (except those an earlier fairsk recorded without
+today's fields, see :func:`~fairsk.benchmark.runs.is_complete`).
 """
 
 from __future__ import annotations
@@ -62,7 +63,17 @@ def _clean(obj):
 
 
 def to_json(obj, **kwargs) -> str:
-    """``json.dumps`` of :func:`_clean` (strict JSON: no NaN)."""
+    """``json.dumps`` of :func:`_clean` (strict JSON: no NaN).
+
+    numpy scalars become Python numbers, tuples lists, NaN and infinities
+    ``null``; ``kwargs`` go to :func:`json.dumps`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> to_json({"value": np.float32(0.5), "missing": float("nan"), "ids": (1, 2)})
+    '{"value": 0.5, "missing": null, "ids": [1, 2]}'
+    """
     return json.dumps(_clean(obj), allow_nan=False, **kwargs)
 
 

@@ -58,6 +58,14 @@ def iter_results(
     dict
         A run's record (:func:`~fairsk.benchmark.runs.execute`), in completion
         order.
+
+    Examples
+    --------
+    >>> from fairsk.benchmark import DatasetSpec, load_benchmark_data, plan_runs
+    >>> data = load_benchmark_data(DatasetSpec(max_train=300, max_test=300))
+    >>> specs = plan_runs(["sgd"], [0, 1], [0.01], constraint="loss_gap", epochs=1)
+    >>> sorted((rec["seed"], rec["status"]) for rec in iter_results(specs, data))
+    [(0, 'ok'), (1, 'ok')]
     """
     if not specs:
         return

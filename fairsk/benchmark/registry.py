@@ -69,12 +69,25 @@ def our_estimators() -> dict[str, type]:
 
 
 def family(name: str) -> str:
-    """``"fairsk"`` or ``"fairlearn"``."""
+    """Return ``"fairlearn"`` for fairlearn's baselines, ``"fairsk"`` otherwise.
+
+    Examples
+    --------
+    >>> family("eg-hgb"), family("sslalm")
+    ('fairlearn', 'fairsk')
+    """
     return "fairlearn" if name in FAIRLEARN_BASELINES else "fairsk"
 
 
 def algorithm_names() -> list[str]:
-    """Every name a benchmark accepts: ours, then fairlearn's."""
+    """Every name a benchmark accepts: ours, then fairlearn's.
+
+    Examples
+    --------
+    >>> names = algorithm_names()
+    >>> names[0], "eg-logreg" in names, "logreg" in names
+    ('sslalm', True, True)
+    """
     return [*our_estimators(), *FAIRLEARN_BASELINES]
 
 
@@ -83,5 +96,13 @@ def default_algorithms() -> list[str]:
 
     fairlearn's: ExponentiatedGradient and GridSearch on LogisticRegression and
     HistGradientBoosting, and ThresholdOptimizer on HistGradientBoosting.
+
+    Examples
+    --------
+    >>> chosen = default_algorithms()
+    >>> [name for name in chosen if family(name) == "fairlearn"]
+    ['eg-logreg', 'eg-hgb', 'gs-logreg', 'gs-hgb', 'threshold-hgb']
+    >>> "sslalm" in chosen, "logreg" in chosen
+    (True, False)
     """
     return [*our_estimators(), *DEFAULT_FAIRLEARN]

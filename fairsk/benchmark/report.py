@@ -2,7 +2,9 @@
 
 - :func:`runs_frame`: one flat row per run (no trajectories), for ``results.csv``.
 - :func:`summarize` / :func:`rich_table`: mean ± std over seeds per algorithm and
-  bound, on the terminal (rich) and in the report.
+  bound, on the terminal (rich) and in the report; a second table
+  (:data:`HELD_OUT_COLUMNS`) puts the constraint's value on test, with its
+  bootstrap interval, beside its value on train.
 - :func:`plot_trajectories`: training objective and the constraint's value against
   training time, one line per run, the bound dashed.
 - :func:`plot_pareto`: the accuracy-fairness plane with every run and the Pareto
@@ -26,9 +28,11 @@ import numpy as np
 import pandas as pd
 
 from ..metrics import PAPER_METRICS
+from .heldout import CONFIDENCE, HELD_OUT_FIELDS
 
 __all__ = [
     "CONSTRAINT_METRIC",
+    "HELD_OUT_COLUMNS",
     "constraint_metric",
     "html_report",
     "pareto_front",
@@ -68,6 +72,17 @@ CONSTRAINT_METRIC = {
     "bounded_group_loss": "max_group_loss",
 }
 
+#: Columns of the held-out table (from :func:`summarize`).
+HELD_OUT_COLUMNS = [
+    "method",
+    "bound",
+    "n",
+    "train",
+    f"test [{CONFIDENCE:.0%} CI]",
+    "feasible on train",
+    "holds on test",
+]
+
 _DROP = ("trajectory", "traceback", "info", "params", "warnings")
 _FIRST = [
     "run_id",
@@ -101,8 +116,24 @@ def _is_ratio(constraint: str) -> bool:
 def runs_frame(records: list[dict], extra: dict | None = None) -> pd.DataFrame:
     """One flat row per run: spec, status, metrics, then ``extra`` columns.
 
-    Trajectories stay in ``results.json``; parameters, fairlearn's selection info
-    and warnings become JSON / text cells.
+    After the spec come the constraint's values on train and test
+    (:data:`~fairsk.benchmark.heldout.HELD_OUT_FIELDS`), then the ``train_*`` and
+    ``test_*`` metrics. Trajectories stay in ``results.json``; parameters,
+    fairlearn's selection info and warnings become JSON / text cells.
+
+    Examples
+    --------
+    >>> records = [
+    ...     {"run_id": "a", "algorithm": "sgd", "status": "ok", "test_ind": 0.1,
+    ...      "train_ind": 0.2, "params": {"lr": 0.1}, "trajectory": {}},
+    ...     {"run_id": "b", "algorithm": "eg-logreg", "status": "skipped"},
+    ... ]
+    >>> df = runs_frame(records, {"dataset": "adult"})
+    >>> list(df.columns)
+    ['run_id', 'algorithm', 'status', 'test_ind', 'train_ind', 'params', 'info', \
+'warnings', 'dataset']
+    >>> df["params"].tolist()
+    ['{"lr": 0.1}', '{}']
     """
     rows = []
     for rec in records:
@@ -114,7 +145,10 @@ def runs_frame(records: list[dict], extra: dict | None = None) -> pd.DataFrame:
         rows.append(row)
     df = pd.DataFrame(rows)
     first = [c for c in _FIRST if c in df.columns]
-    metrics = sorted(c for c in df.columns if c.startswith(("train_", "test_")))
+    first += [c for c in HELD_OUT_FIELDS if c in df.columns]
+    metrics = sorted(
+        c for c in df.columns if c.startswith(("train_", "test_")) and c not in first
+    )
     metrics = [c for c in metrics if c != "train_seconds"]
     rest = [c for c in df.columns if c not in first and c not in metrics]
     return df[first + metrics + rest]
@@ -126,6 +160,54 @@ def _fmt(mean: float, std: float, n: int) -> str:
     if n > 1 and std is not None and math.isfinite(std):
         return f"{mean:.3f}±{std:.3f}"
     return f"{mean:.3f}"
+
+
+def _count_true(values: pd.Series) -> tuple[int, int]:
+    """Count the true values and the known ones (None / NaN are unknown)."""
+    known = values.dropna()
+    return int(sum(bool(v == 1) for v in known)), len(known)
+
+
+def _held_out_cells(grp: pd.DataFrame, bound: float) -> dict:
+    """Return the held-out table's cells (and numbers) of one method and bound."""
+
+    def values(name):
+        if name not in grp:
+            return pd.Series(np.nan, index=grp.index)
+        return pd.to_numeric(grp[name], errors="coerce").astype(float)
+
+    n = len(grp)
+    train, test = values("train_constraint_value"), values("test_constraint_value")
+    low, high = values("test_constraint_low"), values("test_constraint_high")
+    out = {
+        "constraint_train_mean": train.mean(),
+        "constraint_train_std": train.std(ddof=1),
+        "constraint_test_mean": test.mean(),
+        "constraint_test_std": test.std(ddof=1),
+        "constraint_test_low_mean": low.mean(),
+        "constraint_test_high_mean": high.mean(),
+    }
+    out["train"] = _fmt(out["constraint_train_mean"], out["constraint_train_std"], n)
+    mean, pm, std = _fmt(
+        out["constraint_test_mean"], out["constraint_test_std"], n
+    ).partition("±")
+    lo, hi = out["constraint_test_low_mean"], out["constraint_test_high_mean"]
+    if math.isfinite(lo) and math.isfinite(hi):
+        mean += f" [{lo:.3f}, {hi:.3f}]"
+    # The spread over seeds after the interval: rich_table puts it on a line of
+    # its own, under the value and its interval.
+    out[HELD_OUT_COLUMNS[4]] = mean + (f" ±{std}" if pm else "")
+    violation = values("train_constraint_violation").dropna()
+    holds = grp["test_constraint_holds"] if "test_constraint_holds" in grp else []
+    cells = {
+        "feasible on train": (int((violation <= 0).sum()), len(violation)),
+        "holds on test": _count_true(pd.Series(holds, dtype=object)),
+    }
+    for label, (k, known) in cells.items():
+        out[label] = "—" if pd.isna(bound) or not known else f"{k}/{known}"
+        key = "train_feasible" if label.startswith("feasible") else "test_holds"
+        out[f"constraint_{key}_mean"] = k / known if known else np.nan
+    return out
 
 
 def summarize(
@@ -143,6 +225,17 @@ def summarize(
     constraint is within the bound on this split; difference and upper-bound
     constraints), plus the numeric ``<metric>_mean`` / ``<metric>_std`` columns.
 
+    When the runs hold the constraint's values on train and test
+    (:data:`~fairsk.benchmark.heldout.HELD_OUT_FIELDS`), whatever ``split``, it
+    also has the cells of :data:`HELD_OUT_COLUMNS`: ``train`` (mean ± std over
+    seeds), ``test [95% CI]`` (the mean value, the means of the intervals' ends,
+    then ± std), ``feasible on train`` (runs within the bound on train) and
+    ``holds on test`` (runs whose test interval is within it); numbers:
+    ``constraint_train_mean`` / ``_std``, ``constraint_test_mean`` / ``_std``,
+    ``constraint_test_low_mean``, ``constraint_test_high_mean``,
+    ``constraint_train_feasible_mean`` and ``constraint_test_holds_mean`` (the
+    fractions of runs).
+
     Examples
     --------
     >>> df = pd.DataFrame({
@@ -152,6 +245,15 @@ def summarize(
     >>> row = summarize(df, metrics=["ind"], constraint="demographic_parity").iloc[0]
     >>> row["Ind"], row["≤ bound"], int(row["n"])
     ('0.100±0.071', '1/2', 2)
+    >>> df = df.assign(
+    ...     train_constraint_value=[0.08, 0.09],
+    ...     train_constraint_violation=[-0.02, -0.01],
+    ...     test_constraint_value=[0.05, 0.15], test_constraint_low=[0.01, 0.09],
+    ...     test_constraint_high=[0.09, 0.21], test_constraint_holds=[True, False],
+    ... )
+    >>> row = summarize(df, metrics=["ind"], constraint="demographic_parity").iloc[0]
+    >>> row[HELD_OUT_COLUMNS[3:]].tolist()
+    ['0.085±0.007', '0.100 [0.050, 0.150] ±0.071', '2/2', '1/2']
     """
     metrics = metrics or TABLE_METRICS
     ok = df[df["status"] == "ok"].copy() if "status" in df else df.copy()
@@ -183,6 +285,8 @@ def summarize(
                 within = int((grp[col].astype(float) <= bound).sum())
                 feasible = f"{within}/{len(grp)}"
         row["≤ bound"] = feasible
+        if "test_constraint_value" in grp:
+            row.update(_held_out_cells(grp, bound))
         if "fairlearn_constraint" in grp:
             notes = grp["fairlearn_constraint"].dropna()
             row["fairlearn constraint"] = notes.iloc[0] if len(notes) else ""
@@ -199,22 +303,61 @@ def display_columns(summary: pd.DataFrame, metrics: list[str] | None = None):
     return [c for c in cols if c in summary.columns]
 
 
-def rich_table(summary: pd.DataFrame, *, title: str, caption: str = ""):
-    """Render the summary as a :class:`rich.table.Table`."""
+def rich_table(
+    summary: pd.DataFrame,
+    *,
+    title: str,
+    caption: str = "",
+    columns: list[str] | None = None,
+):
+    r"""Render the summary as a :class:`rich.table.Table`.
+
+    Parameters
+    ----------
+    summary : pandas.DataFrame
+        From :func:`summarize`.
+    title, caption : str
+        Above and below the table.
+    columns : list of str or None, default=None
+        The columns to show (those the summary has); None:
+        :func:`display_columns`. :data:`HELD_OUT_COLUMNS` gives the held-out
+        table.
+
+    Returns
+    -------
+    rich.table.Table
+        A cell ``mean±std`` is shown as the mean with the spread, dimmer, under it.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({
+    ...     "algorithm": ["a", "a"], "bound": [0.1, 0.1], "status": ["ok", "ok"],
+    ...     "test_ind": [0.05, 0.15], "fit_seconds": [1.0, 3.0],
+    ... })
+    >>> summary = summarize(df, metrics=["ind"], constraint="demographic_parity")
+    >>> table = rich_table(summary, title="Test set")
+    >>> [column.header for column in table.columns]
+    ['method', 'bound', 'n', 'Ind', '≤ bound', 'fit s']
+    >>> list(table.columns[3].cells)  # rich markup: the spread dimmer, under the mean
+    ['0.100\n[dim]±0.071[/]']
+    """
     from rich import box
+    from rich.markup import escape
     from rich.table import Table
 
+    shown = display_columns(summary) if columns is None else columns
+    shown = [c for c in shown if c in summary.columns]
     table = Table(title=title, caption=caption, box=box.SIMPLE_HEAD, pad_edge=False)
-    for col in display_columns(summary):
+    for col in shown:
         justify = "left" if col in ("method", "bound") else "right"
-        table.add_column(col, justify=justify, no_wrap=col == "method")
+        table.add_column(escape(col), justify=justify, no_wrap=col == "method")
     for _, row in summary.iterrows():
         # The spread under the mean, dimmer: narrow columns, and the eye reads the
         # means down a column.
         cells = []
-        for col in display_columns(summary):
-            mean, pm, std = str(row[col]).partition("±")
-            cells.append(f"{mean}\n[dim]±{std}[/]" if pm else mean)
+        for col in shown:
+            mean, pm, std = (escape(part) for part in str(row[col]).partition("±"))
+            cells.append(f"{mean.rstrip()}\n[dim]±{std}[/]" if pm else mean)
         table.add_row(*cells)
     return table
 
@@ -262,6 +405,20 @@ def plot_trajectories(
     Every fairsk run is a line (colour = algorithm); algorithms the bound does not
     change appear in every column. fairlearn's baselines have no trajectory.
     Returns None when no run has one.
+
+    Examples
+    --------
+    >>> record = {
+    ...     "algorithm": "sslalm", "bound": 0.01, "status": "ok",
+    ...     "trajectory": {"time": [0.1, 0.2], "objective": [0.6, 0.5],
+    ...                    "constraints": {"loss_gap": [0.03, 0.01]}},
+    ... }
+    >>> png = plot_trajectories(
+    ...     [record], constraint="loss_gap", bounds=[0.01], algorithms=["sslalm"]
+    ... )
+    >>> png[1:4]  # a PNG file's signature
+    b'PNG'
+    >>> plot_trajectories([], constraint="loss_gap", bounds=[0.01], algorithms=[])
     """
     from matplotlib.figure import Figure
 
@@ -321,7 +478,22 @@ def plot_pareto(
 
     Left: the metric of the benchmark's constraint (bounds dotted); right:
     independence (Ind), or separation (Sp) when the constraint is demographic
-    parity. The front links the runs no other run beats on both axes.
+    parity. The front links the runs no other run beats on both axes. Returns None
+    when no run succeeded.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({
+    ...     "algorithm": ["sgd", "sslalm", "gs-logreg"],
+    ...     "family": ["fairsk", "fairsk", "fairlearn"], "status": "ok",
+    ...     "test_loss_gap": [0.10, 0.01, 0.04], "test_ind": [0.08, 0.03, 0.02],
+    ...     "test_accuracy": [0.84, 0.82, 0.83],
+    ... })
+    >>> png = plot_pareto(
+    ...     df, constraint="loss_gap", bounds=[0.02], algorithms=list(df.algorithm)
+    ... )
+    >>> png[1:4]  # a PNG file's signature
+    b'PNG'
     """
     from matplotlib.figure import Figure
 
@@ -395,11 +567,30 @@ code,pre{background:#f6f6f6;padding:0.1em 0.3em}
 """
 
 
-def _table_html(summary: pd.DataFrame, extra: list[str] = ()) -> str:
+def _table_html(
+    summary: pd.DataFrame, extra: list[str] = (), columns: list[str] | None = None
+) -> str:
     if summary.empty:
         return "<p>No successful runs.</p>"
-    cols = display_columns(summary) + [c for c in extra if c in summary.columns]
+    cols = display_columns(summary) if columns is None else columns
+    cols = [c for c in [*cols, *extra] if c in summary.columns]
     return summary[cols].to_html(index=False, border=0, escape=True, na_rep="")
+
+
+def _held_out_html(summary: pd.DataFrame, constraint: str) -> str:
+    if summary.empty or HELD_OUT_COLUMNS[4] not in summary.columns:
+        return ""
+    esc = html.escape
+    return (
+        f"<h2>{esc(constraint)} on the training and test sets</h2>"
+        f"<p>The constraint as fairsk compiles it, on each classifier's own hard "
+        f"predictions (probabilities for a loss): its value on the training set, "
+        f"and on the test set with a {CONFIDENCE:.0%} Poisson-bootstrap interval "
+        "(means over seeds, then ± the standard deviation of the value). "
+        "<em>holds on test</em>: runs whose test interval lies within the bound; "
+        "fairlearn's baselines are measured on this constraint whatever they ran "
+        "under.</p>" + _table_html(summary, columns=HELD_OUT_COLUMNS)
+    )
 
 
 def html_report(
@@ -410,8 +601,48 @@ def html_report(
     train_summary: pd.DataFrame,
     images: dict[str, bytes | None],
     notes: list[str],
+    constraint: str = "The constraint",
 ) -> str:
-    """One self-contained HTML page: settings, tables, notes, embedded plots."""
+    """One self-contained HTML page: settings, tables, notes, embedded plots.
+
+    Parameters
+    ----------
+    title : str
+        Page title.
+    meta : dict
+        Settings, shown as a two-column table.
+    test_summary, train_summary : pandas.DataFrame
+        :func:`summarize` of each split; the test one also gives the held-out
+        table (:data:`HELD_OUT_COLUMNS`) when it has those columns.
+    images : dict of str to bytes or None
+        PNG images by heading (None: left out).
+    notes : list of str
+        Shown as a list.
+    constraint : str, default="The constraint"
+        The constraint's name, in the held-out table's heading.
+
+    Returns
+    -------
+    str
+        The page; plots are embedded as base64 PNG.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({
+    ...     "algorithm": ["a"], "bound": [0.1], "status": ["ok"], "test_ind": [0.05],
+    ...     "train_ind": [0.04], "fit_seconds": [1.0],
+    ... })
+    >>> page = html_report(
+    ...     title="A benchmark", meta={"seeds": "0"},
+    ...     test_summary=summarize(df, metrics=["ind"]),
+    ...     train_summary=summarize(df, split="train", metrics=["ind"]),
+    ...     images={"A plot": None}, notes=["a note"],
+    ... )
+    >>> page.startswith("<!DOCTYPE html>"), "<li>a note</li>" in page
+    (True, True)
+    >>> page.count("<table")  # settings, test, train
+    3
+    """
     esc = html.escape
     meta_rows = "".join(
         f"<tr><th>{esc(str(k))}</th><td>{esc(str(v))}</td></tr>"
@@ -431,6 +662,7 @@ def html_report(
         f"<table class='meta'>{meta_rows}</table>"
         "<h2>Test set (mean ± std over seeds)</h2>"
         + _table_html(test_summary, ["fairlearn constraint"])
+        + _held_out_html(test_summary, constraint)
         + "<h2>Training set</h2>"
         + _table_html(train_summary)
         + (f"<h2>Notes</h2><ul>{note_items}</ul>" if notes else "")

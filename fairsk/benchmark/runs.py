@@ -5,7 +5,9 @@ A run is one algorithm, one seed and one bound on the shared
 the trajectory of a fairsk classifier (objective, each constraint's value and the
 largest smooth constraint row, per epoch, against cumulative training time, from
 ``history_``) and evaluates the final model on train and test with
-:func:`fairsk.metrics.paper_metrics`. It never raises: a failure becomes a record
+:func:`fairsk.metrics.paper_metrics` and with the benchmark's constraint itself,
+the test value with a bootstrap interval (:mod:`~fairsk.benchmark.heldout`). It
+never raises: a failure becomes a record
 with ``status="error"``, so that one bad run does not end a sweep. Runs are
 independent and picklable, which is what lets joblib or Dask execute them anywhere.
 """
@@ -22,13 +24,21 @@ import warnings
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+from scipy.special import expit
 from skorch.callbacks import Callback
 
 from ..metrics import paper_metrics
 from .baselines import FAIRLEARN_BASELINES, SkipRun, build_baseline, fit_baseline
+from .heldout import (
+    HELD_OUT_FIELDS,
+    baseline_logits,
+    compile_on_train,
+    constraint_values,
+    group_codes,
+)
 from .registry import family, our_estimators
 
-__all__ = ["RunSpec", "WallClockBudget", "execute", "plan_runs"]
+__all__ = ["RunSpec", "WallClockBudget", "execute", "is_complete", "plan_runs"]
 
 #: max_epochs when the budget is in seconds (the callback stops training first).
 UNLIMITED_EPOCHS = 1_000_000
@@ -79,7 +89,17 @@ class RunSpec:
     baselines); it still monitors the constraint at ``monitor_bound``. ``threads``
     and ``monitor_bound`` do not change the result and are not part of
     :attr:`run_id`; neither are the training budget, batch size and device of a
-    fairlearn baseline, nor the fairlearn proxy of a fairsk classifier.
+    fairlearn baseline, nor the fairlearn proxy of a fairsk classifier. The
+    ``pairing`` is part of a baseline's id: fairlearn ignores it, but the
+    constraint it is measured on (:mod:`~fairsk.benchmark.heldout`) does not.
+
+    Examples
+    --------
+    >>> spec = RunSpec("sslalm", seed=0, constraint="loss_gap", bound=0.005)
+    >>> spec.family, spec.budget
+    ('fairsk', 'default epochs')
+    >>> RunSpec("gs-logreg", 0, "loss_gap", 0.005).budget
+    'fairlearn defaults'
     """
 
     algorithm: str
@@ -87,9 +107,9 @@ class RunSpec:
     constraint: str
     bound: float | None
     pairing: str = "auto"
-    epochs: int | None = 8
+    epochs: int | None = None
     seconds: float | None = None
-    batch_size: int | None = 128
+    batch_size: int | None = None
     params: tuple = ()
     device: str = "auto"
     threshold: float = 0.5
@@ -109,7 +129,7 @@ class RunSpec:
         for key in ("monitor_bound", "threads"):
             out.pop(key)
         if self.family == "fairlearn":
-            for key in ("epochs", "seconds", "batch_size", "device", "pairing"):
+            for key in ("epochs", "seconds", "batch_size", "device"):
                 out.pop(key)
         else:
             out.pop("proxy")
@@ -136,6 +156,8 @@ class RunSpec:
             return "fairlearn defaults"
         if self.seconds is not None:
             return f"{self.seconds:g} s"
+        if self.epochs is None:
+            return "default epochs"
         return f"{self.epochs} epochs"
 
 
@@ -312,8 +334,11 @@ def _run_fairsk(spec: RunSpec, data) -> dict:
         "pairing": spec.pairing,
         "device": spec.device,
         "random_state": spec.seed,
-        "max_epochs": spec.epochs if spec.seconds is None else UNLIMITED_EPOCHS,
     }
+    if spec.seconds is not None:
+        kwargs["max_epochs"] = UNLIMITED_EPOCHS
+    elif spec.epochs is not None:  # None: the classifier's own default
+        kwargs["max_epochs"] = spec.epochs
     if spec.batch_size is not None:
         kwargs["batch_size"] = spec.batch_size
     if spec.seconds is not None:
@@ -326,10 +351,24 @@ def _run_fairsk(spec: RunSpec, data) -> dict:
     start = time.perf_counter()
     est.fit(data.X_train, data.y_train, sensitive_features=data.A_train)
     fit_seconds = time.perf_counter() - start
-    scores = {
-        "train": est.predict_proba(data.X_train)[:, 1],
-        "test": est.predict_proba(data.X_test)[:, 1],
+    # predict_proba is the sigmoid of decision_function: one forward pass each.
+    logits = {
+        "train": est.decision_function(data.X_train),
+        "test": est.decision_function(data.X_test),
     }
+    scores = {split: expit(z) for split, z in logits.items()}
+    labels = {"train": data.y_train, "test": data.y_test}
+    held_out = constraint_values(
+        est.compiled_constraints_,
+        logits,
+        {split: y == est.classes_[1] for split, y in labels.items()},
+        {
+            "train": group_codes(est.group_encoder_, data.A_train),
+            "test": group_codes(est.group_encoder_, data.A_test),
+        },
+        bound_free=spec.bound is None,
+        seed=spec.seed,
+    )
     traj = trajectory(est)
     return {
         "fit_seconds": fit_seconds,
@@ -337,6 +376,7 @@ def _run_fairsk(spec: RunSpec, data) -> dict:
         "epochs_run": int(est.n_iter_),
         "diverged": any(bool(h.get("diverged", False)) for h in est.history_),
         **_evaluate(scores, {}, data, spec.threshold),
+        **held_out,
         "trajectory": traj,
     }
 
@@ -365,13 +405,54 @@ def _run_fairlearn(spec: RunSpec, data) -> dict:
         "train": fitted.predict(X_train, data.A_train),
         "test": fitted.predict(X_test, data.A_test),
     }
+    # Measured on fairsk's constraint (the one the table is about), whatever
+    # fairlearn ran under.
+    compiled, encoder = compile_on_train(
+        spec.constraint,
+        spec.monitor_bound if spec.bound is None else spec.bound,
+        spec.pairing,
+        data.y_train == 1,
+        data.A_train,
+    )
+    held_out = constraint_values(
+        compiled,
+        {s: baseline_logits(scores[s], preds[s], compiled) for s in scores},
+        {"train": data.y_train == 1, "test": data.y_test == 1},
+        {
+            "train": group_codes(encoder, data.A_train),
+            "test": group_codes(encoder, data.A_test),
+        },
+        bound_free=spec.bound is None,
+        seed=spec.seed,
+    )
     return {
         "fit_seconds": fit_seconds,
         "train_seconds": fit_seconds,
         "fairlearn_constraint": None if fl is None else fl.note,
         "info": fitted.info,
         **_evaluate(scores, preds, data, spec.threshold),
+        **held_out,
     }
+
+
+def is_complete(record: dict) -> bool:
+    """Whether a stored record needs no rerun.
+
+    Finished (``"ok"`` or ``"skipped"``), and a successful run has every field
+    this version of fairsk records: an ``"ok"`` record written before the held-out
+    constraint values existed is run again (its model was not kept, so they
+    cannot be computed from the file).
+
+    Examples
+    --------
+    >>> is_complete({"status": "skipped"}), is_complete({"status": "ok"})
+    (True, False)
+    >>> is_complete({"status": "ok", **dict.fromkeys(HELD_OUT_FIELDS)})
+    True
+    """
+    if record.get("status") == "ok":
+        return all(key in record for key in HELD_OUT_FIELDS)
+    return record.get("status") == "skipped"
 
 
 def _now() -> str:
@@ -393,8 +474,22 @@ def execute(spec: RunSpec, data) -> dict:
     dict
         ``run_id``, the spec's fields, ``status`` (``"ok"``, ``"skipped"`` with a
         ``reason``, or ``"error"`` with ``error`` and ``traceback``),
-        ``fit_seconds``, ``train_*`` and ``test_*`` metrics, ``trajectory``
-        (fairsk classifiers), ``warnings`` raised during the run.
+        ``fit_seconds``, ``train_*`` and ``test_*`` metrics, the constraint on
+        train and test (:data:`~fairsk.benchmark.heldout.HELD_OUT_FIELDS`),
+        ``trajectory`` (fairsk classifiers), ``warnings`` raised during the run.
+
+    Examples
+    --------
+    >>> from fairsk.benchmark import DatasetSpec, load_benchmark_data
+    >>> data = load_benchmark_data(DatasetSpec(max_train=300, max_test=300))
+    >>> spec = RunSpec("sslalm", 0, "loss_gap", 0.01, epochs=1, batch_size=64)
+    >>> record = execute(spec, data)
+    >>> record["status"], record["epochs_run"], len(record["trajectory"]["time"])
+    ('ok', 1, 1)
+    >>> record["test_constraint_low"] <= record["test_constraint_value"]
+    True
+    >>> record["test_constraint_holds"] in (True, False)
+    True
     """
     record = {
         "run_id": spec.run_id,

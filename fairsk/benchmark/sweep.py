@@ -4,7 +4,8 @@
 with a :class:`Settings`. Output folder layout::
 
     <output>/runs/<run_id>.json   one file per finished run (resume reads these)
-    <output>/results.csv          one row per run: spec, metrics, settings, versions
+    <output>/results.csv          one row per run: spec, the constraint on train and
+                                  test (with an interval), metrics, settings, versions
     <output>/results.json         the same, with trajectories, settings, versions
     <output>/summary.csv          mean and std over seeds per algorithm and bound
     <output>/trajectories.png     objective and constraint vs training time
@@ -24,10 +25,12 @@ import numpy as np
 import pandas as pd
 
 from .data import BenchmarkData, DatasetSpec, load_benchmark_data
+from .heldout import CONFIDENCE, N_BOOT
 from .io import RunStore, atomic_write, to_json
 from .parallel import effective_jobs, iter_results
 from .registry import default_algorithms, family
 from .report import (
+    HELD_OUT_COLUMNS,
     LABELS,
     constraint_metric,
     html_report,
@@ -37,7 +40,7 @@ from .report import (
     runs_frame,
     summarize,
 )
-from .runs import RunSpec, plan_runs
+from .runs import RunSpec, is_complete, plan_runs
 
 __all__ = ["BenchmarkResult", "Settings", "run_benchmark", "versions"]
 
@@ -74,6 +77,14 @@ class Settings:
         Output folder.
     resume : bool
         Skip runs already finished in ``output``.
+
+    Examples
+    --------
+    >>> settings = Settings(algorithms=["sslalm", "gs-logreg"], bounds=[0.01, 0.02])
+    >>> settings.budget(), settings.seeds, settings.dataset.describe()
+    ('default epochs', [0, 1, 2], 'UCI Adult (embedded)')
+    >>> Settings(seconds=30, epochs=None).budget()
+    '30 s of wall time'
     """
 
     dataset: DatasetSpec = field(default_factory=DatasetSpec)
@@ -82,9 +93,9 @@ class Settings:
     constraint: str = "loss_gap"
     bounds: list[float] = field(default_factory=lambda: [0.005])
     pairing: str = "auto"
-    epochs: int | None = 8
+    epochs: int | None = None
     seconds: float | None = None
-    batch_size: int | None = 128
+    batch_size: int | None = None
     params: dict = field(default_factory=dict)
     threshold: float = 0.5
     device: str = "auto"
@@ -109,12 +120,50 @@ class Settings:
         """Describe the per-run budget of fairsk classifiers."""
         if self.seconds is not None:
             return f"{self.seconds:g} s of wall time"
+        if self.epochs is None:
+            return "default epochs"
         return f"{self.epochs} epochs"
 
 
 @dataclass
 class BenchmarkResult:
-    """What :func:`run_benchmark` did and wrote."""
+    """What :func:`run_benchmark` did and wrote.
+
+    Attributes
+    ----------
+    records : list of dict
+        Every run's record (:func:`~fairsk.benchmark.runs.execute`), resumed ones
+        included.
+    frame : pandas.DataFrame
+        ``results.csv``: one row per run.
+    summary : pandas.DataFrame
+        The test table (:func:`~fairsk.benchmark.report.summarize`).
+    files : dict of str to Path
+        The files written, by name.
+    n_resumed, n_ran, n_errors : int
+        Runs found finished in the output folder, run now, and failed.
+    seconds : float
+        Wall time.
+    data : BenchmarkData or None
+        The data the runs used.
+
+    Examples
+    --------
+    >>> import io, tempfile
+    >>> from rich.console import Console
+    >>> settings = Settings(
+    ...     dataset=DatasetSpec(max_train=300, max_test=300), algorithms=["sgd"],
+    ...     seeds=[0], epochs=1, n_jobs=1, plots=False, output=tempfile.mkdtemp(),
+    ... )
+    >>> result = run_benchmark(settings, console=Console(file=io.StringIO()))
+    >>> result.n_ran, result.n_resumed, result.n_errors
+    (1, 0, 0)
+    >>> row = result.frame.iloc[0]
+    >>> row["algorithm"], bool(row["test_constraint_value"] >= 0)
+    ('sgd', True)
+    >>> run_benchmark(settings, console=Console(file=io.StringIO())).n_resumed
+    1
+    """
 
     records: list[dict]
     frame: pd.DataFrame
@@ -327,7 +376,11 @@ def run_benchmark(settings: Settings, console=None) -> BenchmarkResult:
     dask = settings.dask_scheduler is not None
     specs = _specs(settings, data)
     store = RunStore(out)
-    done = store.finished() if settings.resume else {}
+    stored = store.finished() if settings.resume else {}
+    # Successful runs of an earlier fairsk lack the held-out constraint values,
+    # which need the model (not stored): they run again.
+    done = {run_id: rec for run_id, rec in stored.items() if is_complete(rec)}
+    outdated = sum(s.run_id in stored and s.run_id not in done for s in specs)
     pending = [s for s in specs if s.run_id not in done]
     resumed = {s.run_id: done[s.run_id] for s in specs if s.run_id in done}
     # Each run gets its share of the cores (threads are not part of a run's id).
@@ -360,6 +413,11 @@ def run_benchmark(settings: Settings, console=None) -> BenchmarkResult:
         f"{len(specs)} runs: {len(resumed)} finished earlier (skipped), "
         f"{len(pending)} to run on {where} -> {out}/"
     )
+    if outdated:
+        console.print(
+            f"{outdated} of them ran with an earlier fairsk, which did not record "
+            "the constraint on the test set: they run again."
+        )
 
     metric = constraint_metric(settings.constraint)
     new: dict[str, dict] = {}
@@ -394,6 +452,23 @@ def run_benchmark(settings: Settings, console=None) -> BenchmarkResult:
                 ),
             )
         )
+        if HELD_OUT_COLUMNS[4] in summary.columns:
+            console.print(
+                rich_table(
+                    summary,
+                    title=(
+                        f"{settings.constraint} on train and test "
+                        f"({CONFIDENCE:.0%} bootstrap interval, {N_BOOT} "
+                        "replicates), mean ±std over seeds"
+                    ),
+                    caption=(
+                        "each classifier's own predictions, fairlearn's included; "
+                        "'holds on test': runs whose test interval is within the "
+                        "bound"
+                    ),
+                    columns=HELD_OUT_COLUMNS,
+                )
+            )
     n_errors = sum(r["status"] == "error" for r in records)
     for note in _notes(settings, records):
         console.print(f"[dim]note:[/] {note}", highlight=False)
@@ -503,6 +578,7 @@ def _write_outputs(settings, data, records, out: Path):
             train_summary=train,
             images=images,
             notes=_notes(settings, records),
+            constraint=settings.constraint,
         ),
     )
     return files, frame, test

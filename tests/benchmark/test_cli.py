@@ -22,8 +22,8 @@ def test_defaults_are_the_documented_main_job():
     assert s.dataset.max_train == 8000 and s.dataset.split_seed == 42
     assert s.dataset.test_size == 0.2
     assert s.constraint == "loss_gap" and s.bounds == [0.005]
-    assert s.seeds == [0, 1, 2] and s.epochs == 8 and s.seconds is None
-    assert s.batch_size == 128 and s.n_jobs == -1 and s.resume
+    assert s.seeds == [0, 1, 2] and s.epochs is None and s.seconds is None
+    assert s.batch_size is None and s.n_jobs == -1 and s.resume
     assert {"sslalm", "alm", "penalty", "sgd"} <= set(s.algorithms)
     assert {"eg-logreg", "eg-hgb", "gs-logreg", "gs-hgb", "threshold-hgb"} <= set(
         s.algorithms

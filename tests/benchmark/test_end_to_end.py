@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -36,6 +37,16 @@ SPEC_COLUMNS = [
     "budget",
     "fit_seconds",
     "epochs_run",
+]
+HELD_OUT_COLUMNS = [
+    "constraint_bound",
+    "train_constraint_value",
+    "train_constraint_violation",
+    "test_constraint_value",
+    "test_constraint_low",
+    "test_constraint_high",
+    "test_constraint_violation",
+    "test_constraint_holds",
 ]
 VERSION_COLUMNS = [
     "version_fairsk",
@@ -80,6 +91,8 @@ def test_outputs_and_resume(tmp_path, capsys, tiny):
     printed = capsys.readouterr().out
     assert "5 runs: 0 finished earlier (skipped), 5 to run" in printed
     assert "Test set, mean" in printed and "sslalm" in printed
+    assert "loss_gap on train and test (95% bootstrap interval" in printed
+    assert "holds on test" in printed
 
     for name in FILES:
         assert (out / name).is_file(), name
@@ -89,9 +102,30 @@ def test_outputs_and_resume(tmp_path, capsys, tiny):
     df = pd.read_csv(out / "results.csv")
     # sgd: bound-free, 2 seeds; sslalm: 2 seeds; GridSearch: deterministic, once.
     assert sorted(df["algorithm"]) == ["gs-logreg", "sgd", "sgd", "sslalm", "sslalm"]
-    missing = set(SPEC_COLUMNS + PAPER_COLUMNS + VERSION_COLUMNS) - set(df.columns)
+    expected = SPEC_COLUMNS + PAPER_COLUMNS + HELD_OUT_COLUMNS + VERSION_COLUMNS
+    missing = set(expected) - set(df.columns)
     assert not missing
     assert (df["status"] == "ok").all()
+    # The held-out constraint, for every run (fairlearn's too): with two groups the
+    # loss gap as compiled is the paper's |ΔL| on the training rows; on test, its
+    # cells are weighted by their training shares (see test_runs).
+    assert np.allclose(df["train_constraint_value"], df["train_loss_gap"], atol=1e-9)
+    assert np.allclose(df["test_constraint_value"], df["test_loss_gap"], atol=0.01)
+    assert (df["test_constraint_low"] <= df["test_constraint_high"]).all()
+    assert (df["test_constraint_low"] >= 0).all()
+    bounded = df[df.algorithm != "sgd"]
+    assert (bounded["constraint_bound"] == 0.005).all()
+    assert (
+        bounded["test_constraint_holds"].astype(bool).tolist()
+        == (bounded["test_constraint_high"] <= 0.005).tolist()
+    )
+    assert np.allclose(
+        bounded["test_constraint_violation"], bounded["test_constraint_value"] - 0.005
+    )
+    # sgd has no bound of its own: values and interval, but nothing to hold.
+    free = df[df.algorithm == "sgd"]
+    assert free["test_constraint_value"].notna().all()
+    assert free[["constraint_bound", "test_constraint_holds"]].isna().all().all()
     assert df.loc[df.algorithm == "sgd", "bound"].isna().all()
     assert (df.loc[df.algorithm == "sslalm", "bound"] == 0.005).all()
     assert df["test_accuracy"].between(0, 1).all()
@@ -111,10 +145,20 @@ def test_outputs_and_resume(tmp_path, capsys, tiny):
     summary = pd.read_csv(out / "summary.csv")
     assert list(summary["method"]) == ["sgd", "sslalm", "gs-logreg"]
     assert summary.loc[summary.method == "sslalm", "n"].item() == 2
+    ssl_rows = df[df.algorithm == "sslalm"]
+    ssl_summary = summary.set_index("method").loc["sslalm"]
+    assert ssl_summary["constraint_test_mean"] == pytest.approx(
+        ssl_rows["test_constraint_value"].mean()
+    )
+    assert ssl_summary["constraint_test_holds_mean"] == pytest.approx(
+        ssl_rows["test_constraint_holds"].astype(bool).mean()
+    )
 
     html = (out / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 2
     assert "sslalm" in html and "Training set" in html and "<table" in html
+    assert "loss_gap on the training and test sets" in html
+    assert "test [95% CI]" in html and "holds on test" in html
 
     # Rerun with the same folder: nothing runs, no run file is rewritten.
     before = run_ids(out)
@@ -135,6 +179,31 @@ def test_outputs_and_resume(tmp_path, capsys, tiny):
     assert len(after) == 7
     assert {k: after[k] for k in before} == before
     assert len(pd.read_csv(out / "results.csv")) == 7
+
+
+def test_runs_recorded_before_held_out_values_run_again(tmp_path, capsys, tiny):
+    # A run file of an earlier fairsk has no held-out constraint values; they need
+    # the model, which is not stored: resuming runs it again, and only it.
+    out = tmp_path / "results"
+    args = [*tiny, "--algorithms", "sgd", "--seeds", "0", "1", "--n-jobs", "1"]
+    args += ["-o", str(out), "--no-plots"]
+    assert main(args) == 0
+    capsys.readouterr()
+    old, kept = sorted((out / "runs").glob("*.json"))
+    record = json.loads(old.read_text())
+    for key in HELD_OUT_COLUMNS:
+        del record[key]
+    old.write_text(json.dumps(record))
+    kept_mtime = kept.stat().st_mtime_ns
+
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "2 runs: 1 finished earlier (skipped), 1 to run" in printed
+    assert "1 of them ran with an earlier fairsk" in printed
+    assert set(HELD_OUT_COLUMNS) <= set(json.loads(old.read_text()))
+    assert kept.stat().st_mtime_ns == kept_mtime
+    df = pd.read_csv(out / "results.csv")
+    assert len(df) == 2 and df["test_constraint_value"].notna().all()
 
 
 def test_interrupted_benchmark_resumes(tmp_path, capsys, monkeypatch, tiny):

@@ -8,7 +8,9 @@ import pytest
 import fairsk
 from fairsk import UnconstrainedClassifier
 from fairsk.benchmark import RunSpec, WallClockBudget, execute, plan_runs
+from fairsk.benchmark.heldout import HELD_OUT_FIELDS
 from fairsk.benchmark.registry import algorithm_names, our_estimators
+from fairsk.benchmark.runs import is_complete
 from fairsk.estimators import BaseFairClassifier
 
 
@@ -43,6 +45,10 @@ def test_run_id_is_stable_and_tracks_what_changes_results():
     # fairlearn baselines ignore the network's budget; fairsk ignores the proxy.
     gs = RunSpec("gs-logreg", 0, "loss_gap", 0.005)
     assert gs.run_id == RunSpec("gs-logreg", 0, "loss_gap", 0.005, epochs=99).run_id
+    # The pairing does not change fairlearn's model, but the constraint it is
+    # measured on.
+    other = RunSpec("gs-logreg", 0, "loss_gap", 0.005, pairing="one_vs_mean")
+    assert gs.run_id != other.run_id
     assert base.run_id == RunSpec("sslalm", 0, "loss_gap", 0.005, proxy=None).run_id
 
 
@@ -78,6 +84,58 @@ def test_execute_records_metrics_and_trajectory(tiny_data):
     traj = rec["trajectory"]
     assert len(traj["objective"]) == 2 and traj["time"][1] >= traj["time"][0]
     assert set(traj["constraints"]) == {"loss_gap"}
+    # The constraint on train and test: the test value with its interval.
+    assert rec["constraint_bound"] == 0.01
+    assert rec["train_constraint_value"] == pytest.approx(rec["train_loss_gap"])
+    # On test, fairsk's compiled group statistics weight each (group, label) cell
+    # by its training share, |ΔL| by the test rows' own: close, as the split is
+    # stratified on group x label, but not equal.
+    assert rec["test_constraint_value"] == pytest.approx(rec["test_loss_gap"], abs=1e-3)
+    assert 0 <= rec["test_constraint_low"] <= rec["test_constraint_high"]
+    assert rec["test_constraint_violation"] == pytest.approx(
+        rec["test_constraint_value"] - 0.01
+    )
+    assert rec["test_constraint_holds"] == (rec["test_constraint_high"] <= 0.01)
+    assert is_complete(rec)
+
+
+def test_held_out_values_of_a_bound_free_run(tiny_data):
+    rec = execute(RunSpec("sgd", 0, "loss_gap", None, epochs=1), tiny_data)
+    assert rec["status"] == "ok", rec.get("error")
+    assert rec["test_constraint_value"] >= 0 and rec["test_constraint_high"] >= 0
+    for key in (
+        "constraint_bound",
+        "train_constraint_violation",
+        "test_constraint_violation",
+        "test_constraint_holds",
+    ):
+        assert key in rec and rec[key] is None, key
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning:fairlearn")
+@pytest.mark.parametrize("name", ["eg-logreg", "threshold-logreg", "gs-logreg"])
+def test_fairlearn_runs_are_measured_on_their_own_predictions(name, tiny_data):
+    # A rate constraint on a randomised classifier: its own (seeded) predictions,
+    # as Ind is computed, not its probability of predicting 1 rounded at 0.5.
+    params = (("grid_size", 5),) if name == "gs-logreg" else ()
+    rec = execute(
+        RunSpec(name, 0, "demographic_parity", 0.05, params=params), tiny_data
+    )
+    assert rec["status"] == "ok", rec.get("error")
+    assert rec["train_constraint_value"] == pytest.approx(rec["train_ind"])
+    assert rec["test_constraint_value"] == pytest.approx(rec["test_ind"], abs=0.01)
+    assert rec["test_constraint_low"] <= rec["test_constraint_high"]
+    assert rec["test_constraint_holds"] == (rec["test_constraint_high"] <= 0.05)
+
+
+def test_only_complete_records_are_resumed():
+    assert is_complete({"status": "skipped", "reason": "no counterpart"})
+    assert not is_complete({"status": "error"})
+    assert not is_complete({"status": "ok", "test_accuracy": 0.8})
+    full = {"status": "ok", **dict.fromkeys(HELD_OUT_FIELDS, 0.0)}
+    assert is_complete(full)
+    full.pop("test_constraint_high")
+    assert not is_complete(full)
 
 
 def test_execute_with_a_seconds_budget(tiny_data):
