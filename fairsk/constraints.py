@@ -103,7 +103,8 @@ class Quantity:
     Parameters
     ----------
     name : str
-        Unique name; quantities with the same name are computed once per step.
+        Unique name: each quantity is computed once per step, by name, so two
+        different quantities may not share one (``"loss"`` is the BCE's).
     fn : callable ``(logits, y) -> tensor``
         Version used in training (it must carry a gradient).
     hard_fn : callable or None
@@ -131,6 +132,7 @@ class Quantity:
 LOSS = Quantity("loss", bce_loss)
 SCORE = Quantity("score", positive_score, hard_positive)
 ERROR = Quantity("error", smooth_error, hard_error)
+_RATES = (SCORE, ERROR)
 
 
 @dataclass(frozen=True)
@@ -255,7 +257,9 @@ class Constraint:
             raise ValueError(
                 f"bound for {self.name!r} must be a finite number, got {b!r}."
             )
-        is_rate = all(s.quantity.name != "loss" for s in self.statistics)
+        # Only the built-in rates are known to lie in [0, 1]; a custom quantity
+        # (a logit, a margin) may differ by more than 1 across groups.
+        is_rate = all(s.quantity in _RATES for s in self.statistics)
         if self.kind == "ratio":
             if not 0 < b <= 1:
                 raise ValueError(
@@ -548,8 +552,20 @@ def compile_constraints(
     quantities: list[Quantity] = []
     for con in constraints:
         for stat in con.statistics:
-            if all(q.name != stat.quantity.name for q in quantities):
-                quantities.append(stat.quantity)
+            q = stat.quantity
+            same = [p for p in quantities if p.name == q.name]
+            # Quantities are keyed by name (computed once per step), and training
+            # always computes "loss" as the BCE: a different quantity under a
+            # taken name would silently be replaced by the other one.
+            if (same and same[0] != q) or (q.name == LOSS.name and q != LOSS):
+                raise ValueError(
+                    f"Statistic {stat.name!r} uses a quantity named {q.name!r}, "
+                    "a name already taken by a different quantity"
+                    + (" (the BCE loss)" if q.name == LOSS.name else "")
+                    + "; give the custom Quantity a unique name."
+                )
+            if not same:
+                quantities.append(q)
     q_index = {q.name: i for i, q in enumerate(quantities)}
     n_q = len(quantities)
     all_cells = [(g, y) for g in range(n_groups) for y in (0, 1)]
