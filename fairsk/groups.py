@@ -65,8 +65,19 @@ def _as_label_series(sensitive_features, n_samples: int | None = None) -> pd.Ser
             if floats.any() and not np.isfinite(values[floats].astype(float)).all():
                 raise ValueError(f"{name} contains inf; expected finite labels.")
     if frame.shape[1] == 1:
-        return pd.Series(frame.iloc[:, 0].to_numpy(dtype=object))
-    return pd.Series(list(map(tuple, frame.to_numpy(dtype=object))), dtype=object)
+        labels = pd.Series(frame.iloc[:, 0].to_numpy(dtype=object))
+    else:
+        labels = pd.Series(list(map(tuple, frame.to_numpy(dtype=object))), dtype=object)
+    try:  # rows of unequal length arrive as lists, which cannot be group labels
+        dict.fromkeys(labels)
+    except TypeError as exc:
+        bad = next(v for v in labels if not isinstance(v, Hashable))
+        raise TypeError(
+            f"{name} must hold one hashable label per sample (str, int, bool, "
+            "...) or be a 2-D array with the same number of columns in every row; "
+            f"got an element of type {type(bad).__name__}: {bad!r}."
+        ) from exc
+    return labels
 
 
 def _sorted_labels(labels: Sequence[Hashable]) -> list:

@@ -9,6 +9,7 @@ gather, so a step has no per-sample Python, no DataLoader and no host–device s
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import torch
@@ -118,9 +119,12 @@ class TrainingData:
     ):
         self.device = torch.device(device)
         X = np.asarray(X, dtype=np.float32)
-        if not X.flags.writeable:  # torch cannot share read-only memory
-            X = X.copy()
-        self.X = torch.as_tensor(X, device=self.device)
+        with warnings.catch_warnings():
+            # Read-only input (pandas, memory maps) is shared, not copied: the
+            # training set is never written to, and a copy would double the
+            # memory a large fit needs.
+            warnings.filterwarnings("ignore", "The given NumPy array is not writable")
+            self.X = torch.as_tensor(X, device=self.device)
         self.y = torch.as_tensor(y, dtype=torch.float32, device=self.device)
         self.n = len(y)
         self.compiled = compiled
@@ -139,7 +143,8 @@ class TrainingData:
         self.cell_weight = None
         self.sampler = None
         if groups is not None:
-            self.groups = torch.tensor(groups, dtype=torch.long, device=self.device)
+            groups = np.asarray(groups, dtype=np.int64)
+            self.groups = torch.as_tensor(groups, device=self.device)  # no copy
         if compiled is not None and groups is not None:
             lookup = np.full((len(compiled.group_names), 2), -1, dtype=np.int64)
             for i, (g, lab) in enumerate(compiled.cells):

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 
 from fairsk import (
     ALMClassifier,
@@ -207,6 +208,31 @@ def test_verbose_prints_a_table(synthetic, capsys):
     X, y, A = synthetic
     with warnings.catch_warnings():
         warnings.simplefilter("error")
+        # Four epochs do not reach the bound: that warning is not the printer's.
+        warnings.simplefilter("ignore", ConvergenceWarning)
         SSLALMClassifier(verbose=1, **FAST).fit(X, y, sensitive_features=A)
     out = capsys.readouterr().out
     assert "train_loss" in out and "loss_gap" in out and out.count("\n") >= 6
+
+
+def test_validation_history_matches_the_validation_report():
+    # Three groups in unequal label mixes: valid_* must use the validation rows'
+    # own proportions, as feasibility_report (and fairlearn) does.
+    rng = np.random.default_rng(0)
+    n = 3000
+    A = rng.choice(["a", "b", "c"], n, p=[0.6, 0.3, 0.1])
+    X = rng.normal(size=(n, 4))
+    y = (X[:, 0] + (A == "a") + rng.normal(size=n) > 0.5).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = SSLALMClassifier(
+            constraint="equalized_odds",
+            bound=0.05,
+            validation_fraction=0.3,
+            **FAST,
+        ).fit(X, y, sensitive_features=A)
+    report = clf.validation_report_.set_index("constraint")
+    last = clf.history_[-1]
+    assert last["valid_equalized_odds"] == pytest.approx(
+        report.loc["equalized_odds", "value"], abs=1e-6
+    )

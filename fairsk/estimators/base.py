@@ -11,13 +11,17 @@ declare their hyperparameters and which :mod:`fairsk.algorithms` rule they use.
 from __future__ import annotations
 
 import copy
+import re
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 import torch
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import DataConversionWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -28,6 +32,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from .._version import __version__
 from ..constraints import CONSTRAINTS, Constraint, compile_constraints, make_constraints
 from ..engine import FairNet, resolve_device, torch_threads
 from ..feasibility import feasibility_report
@@ -36,10 +41,32 @@ from ..nets import ACTIVATIONS, MLP
 from ..optim import LeanSGD
 from ..sampling import TrainingData
 
-__all__ = ["BaseFairClassifier"]
+__all__ = ["BaseFairClassifier", "IncompatibleVersionError"]
 
 #: Rows per chunk when predicting (bounds device memory on big inputs).
 PREDICT_CHUNK = 65536
+
+#: Largest sparse ``X`` (rows × columns) that fit and predict densify, with a
+#: DataConversionWarning: 10⁸ elements is 0.8 GB as float64 (0.4 GB as float32).
+#: The network takes dense rows; a larger sparse matrix (typically a wide one-hot
+#: or text encoding) raises a ValueError instead of exhausting memory.
+MAX_DENSE_ELEMENTS = 10**8
+
+
+class IncompatibleVersionError(ValueError):
+    """A pickled fairsk estimator was made by another major.minor version.
+
+    Examples
+    --------
+    >>> issubclass(IncompatibleVersionError, ValueError)
+    True
+    """
+
+
+def _release(version: str | None) -> tuple[int, int] | None:
+    """``(major, minor)`` of a version string, ``None`` when it has none."""
+    match = re.match(r"(\d+)\.(\d+)", version or "")
+    return None if match is None else (int(match[1]), int(match[2]))
 
 
 class BaseFairClassifier(ClassifierMixin, BaseEstimator):
@@ -145,8 +172,11 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
-            Training features (numeric; encode categoricals upstream).
+        X : array-like, DataFrame or sparse matrix of shape (n_samples, n_features)
+            Training features (numeric and finite: encode categoricals and impute
+            missing values upstream, e.g. with a Pipeline). A sparse matrix is
+            densified with a DataConversionWarning when it has at most
+            ``MAX_DENSE_ELEMENTS`` (10⁸) elements, and rejected above.
         y : array-like of shape (n_samples,)
             Binary target of any label type; ``classes_`` keeps the labels.
         sensitive_features : array-like of shape (n_samples,) or (n_samples, k)
@@ -167,14 +197,8 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
 
     def _fit(self, X, y, sensitive_features, sample_weight):
         incremental = bool(self.warm_start) and hasattr(self, "net_")
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            reset=not incremental,
-            dtype=[np.float64, np.float32],
-            y_numeric=False,
-        )
+        self._check_hidden_layer_sizes()
+        X, y = self._validate_X(X, y, reset=not incremental)
         y01 = self._encode_target(y, incremental)
         n = X.shape[0]
         if sample_weight is not None:
@@ -192,20 +216,25 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
         train, valid = self._split(y01, groups, rng)
-        w = None if sample_weight is None else sample_weight[train]
-        g = None if groups is None else groups[train]
-        compiled = self._compile(g, y01[train], w, incremental)
+        # Without a validation split every row trains: pass the arrays themselves
+        # (``X[arange(n)]`` would copy the whole training set).
+        rows = train if valid is not None else slice(None)
+        w = None if sample_weight is None else sample_weight[rows]
+        g = None if groups is None else groups[rows]
+        compiled = self._compile(g, y01[rows], w, incremental)
         device = resolve_device(self.device)
         cbs = self.constraint_batch_size or self.batch_size
-        data = TrainingData(X[train], y01[train], g, w, compiled, cbs, device)
+        data = TrainingData(X[rows], y01[rows], g, w, compiled, cbs, device)
         valid_data = None
         if valid is not None:
+            vg = None if groups is None else groups[valid]
+            vw = None if sample_weight is None else sample_weight[valid]
             valid_data = TrainingData(
                 X[valid],
                 y01[valid],
-                None if groups is None else groups[valid],
-                None if sample_weight is None else sample_weight[valid],
-                compiled,
+                vg,
+                vw,
+                self._compile_on_rows(compiled, vg, y01[valid], vw),
                 None,
                 device,
             )
@@ -232,6 +261,50 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
             )
         return self
 
+    def _validate_X(self, X, y="no_validation", *, reset: bool):
+        """``validate_data``, with sparse ``X`` densified up to a size limit.
+
+        Returns ``X`` (and ``y`` unless it is ``"no_validation"``, as in
+        scikit-learn) as validated dense float arrays.
+        """
+        kwargs = {"reset": reset, "dtype": [np.float64, np.float32]}
+        kwargs["accept_sparse"] = ["csr", "csc", "coo"]
+        no_y = isinstance(y, str) and y == "no_validation"
+        if no_y:
+            X = validate_data(self, X, **kwargs)
+        else:
+            X, y = validate_data(self, X, y, y_numeric=False, **kwargs)
+        if sp.issparse(X):
+            size = X.shape[0] * X.shape[1]
+            if size > MAX_DENSE_ELEMENTS:
+                raise ValueError(
+                    f"X is a sparse matrix of shape {X.shape} ({size:.3g} elements); "
+                    f"{type(self).__name__} densifies sparse input only up to "
+                    f"{MAX_DENSE_ELEMENTS:.0e} elements (MAX_DENSE_ELEMENTS). Reduce "
+                    "its dimensionality upstream, e.g. TruncatedSVD in a Pipeline, "
+                    "or pass a dense array."
+                )
+            warnings.warn(
+                f"X is a sparse matrix of shape {X.shape}; {type(self).__name__} "
+                "densifies it (the network takes dense rows).",
+                DataConversionWarning,
+                stacklevel=3,
+            )
+            X = X.toarray()
+        return X if no_y else (X, y)
+
+    def _check_hidden_layer_sizes(self) -> None:
+        hidden = self.hidden_layer_sizes
+        sizes = [hidden] if isinstance(hidden, Integral) else list(hidden)
+        if not all(
+            isinstance(h, Integral) and not isinstance(h, bool) and h >= 1
+            for h in sizes
+        ):
+            raise ValueError(
+                "hidden_layer_sizes must be positive integers (the width of each "
+                f"hidden layer), got {hidden!r}."
+            )
+
     def _split(self, y01, groups, rng):
         """Training and validation rows, stratified by group and label."""
         n = len(y01)
@@ -254,6 +327,13 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
         return np.sort(train), np.sort(valid)
 
     def _encode_target(self, y, incremental: bool) -> np.ndarray:
+        missing = pd.isna(y)
+        if missing.any():
+            rows = np.flatnonzero(missing)[:5].tolist()
+            raise ValueError(
+                f"y contains missing values (NaN/None) at rows {rows}; drop those "
+                "samples or label them first."
+            )
         check_classification_targets(y)
         kind = type_of_target(y, input_name="y")
         classes = np.unique(y)
@@ -261,7 +341,7 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
             if len(classes) < 2:
                 raise ValueError(
                     f"{type(self).__name__} needs samples of 2 classes in y, but "
-                    f"the data contain only one class: {classes[0]!r}."
+                    f"the data contain only one class: {classes.tolist()[0]!r}."
                 )
             raise ValueError(
                 "Only binary classification is supported. The type of the target "
@@ -306,6 +386,31 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
             )
         return groups
 
+    @staticmethod
+    def _compile_on_rows(compiled, groups, y01, sample_weight):
+        """``compiled`` again on the label proportions of other rows.
+
+        A group's statistic mixes its labels in the proportions of the rows it is
+        measured on (fairlearn's definition); the validation rows' own masses make
+        ``valid_*`` in ``history_`` agree with :meth:`feasibility_report` there.
+        Falls back to ``compiled`` when these rows lack a (group, label) cell that
+        the training rows have (the rows would not line up with training's).
+        """
+        if compiled is None or groups is None:
+            return compiled
+        w = np.ones(len(y01)) if sample_weight is None else sample_weight
+        mass = np.zeros((len(compiled.group_names), 2))
+        np.add.at(mass, (groups, y01.astype(np.int64)), w)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # an absent cell: fall back below
+            again = compile_constraints(
+                compiled.constraints, mass, compiled.group_names
+            )
+        same = again.row_names == compiled.row_names and np.array_equal(
+            again.cells, compiled.cells
+        )
+        return again if same else compiled
+
     def _compile(self, groups, y01, sample_weight, incremental):
         """Compile the constraints against the training groups."""
         if groups is None:
@@ -317,6 +422,15 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
         w = np.ones(len(y01)) if sample_weight is None else sample_weight
         mass = np.zeros((len(names), 2))
         np.add.at(mass, (groups, y01.astype(np.int64)), w)
+        weightless = [names[g] for g in np.flatnonzero(mass.sum(axis=1) == 0)]
+        if weightless:
+            # A group whose weights are all zero has no defined statistic; it would
+            # otherwise enter the constraints as a statistic fixed at zero.
+            raise ValueError(
+                f"sample_weight is zero for every sample of group(s) {weightless}; "
+                "their statistics are undefined. Give them positive weight or drop "
+                "their rows."
+            )
         constraints = make_constraints(self.constraint, self.bound, self.pairing)
         compiled = compile_constraints(constraints, mass, names)
         if incremental and compiled.n_constraints != self.net_.n_constraints:
@@ -404,7 +518,9 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
         out = []
         with torch.inference_mode(), torch_threads(self._n_threads):
             for i in range(0, X.shape[0], PREDICT_CHUNK):
-                chunk = torch.as_tensor(X[i : i + PREDICT_CHUNK], dtype=torch.float64)
+                # A copy per chunk: X may be read-only (pandas), which torch
+                # cannot share.
+                chunk = torch.tensor(X[i : i + PREDICT_CHUNK], dtype=torch.float64)
                 out.append(module(chunk.to(device)).cpu())
         if not out:
             return np.zeros(0)
@@ -455,16 +571,22 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
                 f"{type(self).__name__} was fitted without sensitive_features; "
                 "there is no constraint to report on."
             )
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X = self._validate_X(X, reset=False)
         y = np.asarray(y)
         if len(y) != X.shape[0]:
             raise ValueError(f"y has {len(y)} rows but X has {X.shape[0]}.")
-        unknown = set(np.unique(y)) - set(self.classes_)
+        labels = np.unique(y)
+        unknown = labels[~np.isin(labels, self.classes_)].tolist()
         if unknown:
-            raise ValueError(f"y has labels not seen in fit: {sorted(unknown)}.")
+            raise ValueError(
+                f"y has labels not seen in fit: {unknown}; the classes are "
+                f"{self.classes_.tolist()}."
+            )
         codes = self.group_encoder_.transform(sensitive_features, X.shape[0])
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            )
         return self._feasibility(
             X,
             (y == self.classes_[1]).astype(np.float64),
@@ -499,7 +621,7 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
             Positive values predict ``classes_[1]``.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X = self._validate_X(X, reset=False)
         return self._logits(X)
 
     def predict_proba(self, X) -> np.ndarray:
@@ -537,23 +659,55 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = False
+        tags.input_tags.sparse = True  # densified (see MAX_DENSE_ELEMENTS)
         return tags
+
+    # -- pickling ----------------------------------------------------------------
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["_fairsk_version"] = __version__
+        return state
+
+    def __setstate__(self, state):
+        # Networks, update-rule state and compiled constraints change layout
+        # between minor versions: refuse a pickle from another major.minor
+        # instead of failing later, or predicting wrongly.
+        state = dict(state)
+        saved = state.pop("_fairsk_version", None)
+        if _release(saved) != _release(__version__):
+            raise IncompatibleVersionError(
+                f"This {type(self).__name__} was pickled by fairsk "
+                f"{saved or '(an unknown version: none recorded)'} and cannot be "
+                f"loaded by fairsk {__version__}: estimators pickled by another "
+                "major.minor version are incompatible. Install the matching "
+                "fairsk version to load it, or refit the estimator."
+            )
+        super().__setstate__(state)
 
 
 _COMMON_PARAMETERS = """\
 constraint : str, Constraint or list of them, default="loss_gap"
         What must hold: a name from :data:`fairsk.constraints.CONSTRAINTS`
         (``"loss_gap"`` is the paper's :math:`|L_a - L_b| \\le \\delta`, as two
-        inequalities; ``"demographic_parity"`` bounds the positive-rate gap through
-        sigmoid scores) or a :class:`~fairsk.Constraint`.
+        inequalities; ``"demographic_parity"`` bounds the positive-rate gap: hard
+        predictions forward, a sigmoid's gradient backward, the straight-through
+        estimator) or a :class:`~fairsk.Constraint`.
     bound : float or list of float, default=0.005
         :math:`\\delta` of each constraint whose own bound is unset.
     pairing : {"auto", "one_vs_mean", "one_vs_each"}, default="auto"
         Compare every pair of groups, or each group with the population;
         ``"auto"`` pairs two groups directly and uses ``"one_vs_mean"`` for more.
     min_group_size : int or None, default=None
-        Groups with fewer training samples are merged into ``"other"`` (with a
-        warning naming them). ``None`` merges nothing.
+        Groups with fewer training samples are merged into one group
+        ``"other"``, with a UserWarning naming each merged group and its size;
+        ``None`` merges nothing. This is the only rule that changes groups. A
+        group smaller than the batch is kept (its (group, label) cells are
+        sampled with replacement). A group with no positive (or no negative)
+        samples has no rate conditional on that label: constraints on such a
+        rate (``"equal_opportunity"``, ``"equalized_odds"``, ...) leave the group
+        out with a UserWarning, and fit raises a ValueError when fewer than two
+        groups remain; unconditional statistics (loss, positive rate) keep it.
+        Fit also raises when a single group remains after merging.
     confidence : float or None, default=0.9
         Aim for the bound to hold on *new* data from the same population: train
         on each constraint row tightened by :math:`z_{\\text{confidence}}` standard
@@ -613,6 +767,13 @@ constraint : str, Constraint or list of them, default="loss_gap"
         E.g. ``EarlyStopping(monitor="train_loss")``, ``ProgressBar()``,
         ``Checkpoint(f_algorithm="algorithm.pt", monitor=None)``,
         ``LRScheduler(...)``; they see the engine (``net_``) as skorch's net.
+        To resume an interrupted fit, checkpoint every epoch with
+        ``cp = Checkpoint(monitor=None, f_algorithm="algorithm.pt", dirname=d)``
+        (``f_algorithm`` saves the update rule's state: multipliers, anchors,
+        averages and the random generator) and refit a new estimator with the
+        same parameters and ``callbacks=[cp, LoadInitState(cp)]``: it trains the
+        remaining epochs and returns what the uninterrupted fit returns (the
+        model kept by ``select="feasible"`` is not checkpointed).
     verbose : int, default=0
         Print one line per epoch when positive."""
 
@@ -630,7 +791,16 @@ classes_ : numpy.ndarray of shape (2,)
     net_ : fairsk.engine.FairNet
         The skorch net that trained the model (``net_.module_`` is the MLP).
     history_ : skorch.history.History
-        Per-epoch record: losses, each constraint, multipliers, seconds.
+        Per-epoch record: ``train_loss``, ``objective``, ``constraints`` and
+        ``max_violation`` (the training set, hard predictions), each constraint's
+        value ``<name>`` and ``<name>_violation``; ``avg_*`` for the averaged
+        weights once averaging starts; ``valid_*`` on the validation rows;
+        ``margins`` (the confidence margins), ``multipliers``, ``slack``,
+        ``dur`` (seconds), and ``selected`` on the epoch ``select`` returned.
+    group_encoder_ : fairsk.groups.GroupEncoder or None
+        Maps ``sensitive_features`` to group codes (intersections of several
+        columns, small groups merged per ``min_group_size``); ``None`` when fit
+        had no groups.
     n_iter_ : int
         Epochs trained.
     compiled_constraints_ : fairsk.constraints.CompiledConstraints or None

@@ -198,6 +198,14 @@ class StochasticGhostClassifier(BaseFairClassifier):
         self.step_decay = step_decay
 
     def _algorithm_params(self) -> dict:
+        if self.lr * self.step_decay >= 1:
+            # gamma_{k+1} = gamma_k (1 - step_decay gamma_k) stays positive and
+            # decreasing only while step_decay * gamma_0 < 1.
+            raise ValueError(
+                f"StochasticGhostClassifier needs lr * step_decay < 1 (the step "
+                f"recursion gamma <- gamma (1 - step_decay gamma) turns negative "
+                f"otherwise); got lr={self.lr!r}, step_decay={self.step_decay!r}."
+            )
         return {
             "level_probability": self.level_probability,
             "max_level": self.max_level,

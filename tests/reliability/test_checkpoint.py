@@ -1,0 +1,187 @@
+"""Nothing lost: interrupted fits resume to the same model; benchmark files are atomic.
+
+A fit checkpointed every epoch with skorch's ``Checkpoint`` (``f_algorithm``
+saves the update rule's state: multipliers, slack, anchors, weight averages and
+the random generator) and interrupted by a KeyboardInterrupt resumes, in a new
+estimator with the same seed and ``LoadInitState``, to predictions bit-identical
+to an uninterrupted fit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+from skorch.callbacks import Callback, Checkpoint, LoadInitState
+
+from fairsk import SSLALMClassifier
+from fairsk.benchmark import io as bench_io
+from fairsk.benchmark.io import RunStore, atomic_write
+
+from ._common import CLASSIFIERS, TINY, make_data
+
+SIX = {**TINY, "max_epochs": 6}  # weight averaging over epochs 4-6
+
+
+class StopAtEpochEnd(Callback):
+    """Raise KeyboardInterrupt at the end of an epoch (after the checkpoint)."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == self.epoch:
+            raise KeyboardInterrupt
+
+
+class StopMidEpoch(Callback):
+    """Raise KeyboardInterrupt in the middle of an epoch."""
+
+    def __init__(self, epoch, batch):
+        self.epoch, self.batch = epoch, batch
+
+    def on_batch_end(self, net, **kwargs):
+        if len(net.history) == self.epoch and len(net.history[-1, "batches"]) > 2:
+            raise KeyboardInterrupt
+
+
+def _checkpoint(folder):
+    return Checkpoint(monitor=None, f_algorithm="algorithm.pt", dirname=str(folder))
+
+
+def _interrupt_and_resume(cls, params, stopper, folder, X, y, A):
+    part = cls(**params, callbacks=[_checkpoint(folder), stopper])
+    part.fit(X, y, sensitive_features=A)  # skorch turns the interrupt into a return
+    cp = _checkpoint(folder)
+    resumed = cls(**params, callbacks=[cp, LoadInitState(cp)])
+    return part, resumed.fit(X, y, sensitive_features=A)
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS, ids=lambda c: c.__name__)
+def test_interrupted_fit_resumes_to_the_same_model(cls, tmp_path):
+    X, y, A = make_data()
+    full = cls(**SIX).fit(X, y, sensitive_features=A)
+    part, resumed = _interrupt_and_resume(
+        cls, SIX, StopAtEpochEnd(2), tmp_path, X, y, A
+    )
+    assert part.n_iter_ == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "algorithm.pt",
+        "criterion.pt",
+        "history.json",
+        "optimizer.pt",
+        "params.pt",
+    ]
+    assert resumed.n_iter_ == 6
+    np.testing.assert_array_equal(resumed.predict_proba(X), full.predict_proba(X))
+    # The resumed history continues the saved one.
+    assert resumed.history_[:2, "train_loss"] == part.history_[:, "train_loss"]
+    assert resumed.history_[:, "objective"] == full.history_[:, "objective"]
+
+
+@pytest.mark.parametrize(
+    ("params", "stopper"),
+    [
+        pytest.param(SIX, StopAtEpochEnd(4), id="while_averaging"),
+        pytest.param(SIX, StopMidEpoch(3, 3), id="mid_epoch"),
+        pytest.param(
+            {**SIX, "validation_fraction": 0.25}, StopAtEpochEnd(3), id="validation"
+        ),
+        pytest.param(
+            {
+                **SIX,
+                "dual_update": "nupi",
+                "confidence": None,
+                "lr_schedule": "constant",
+            },
+            StopAtEpochEnd(3),
+            id="nupi_constant_lr",
+        ),
+    ],
+)
+def test_resume_variants(params, stopper, tmp_path):
+    X, y, A = make_data()
+    full = SSLALMClassifier(**params).fit(X, y, sensitive_features=A)
+    _, resumed = _interrupt_and_resume(
+        SSLALMClassifier, params, stopper, tmp_path, X, y, A
+    )
+    np.testing.assert_array_equal(resumed.predict_proba(X), full.predict_proba(X))
+    assert resumed.history_[-1, "multipliers"] == full.history_[-1, "multipliers"]
+
+
+def test_resume_twice(tmp_path):
+    X, y, A = make_data()
+    full = SSLALMClassifier(**SIX).fit(X, y, sensitive_features=A)
+    SSLALMClassifier(**SIX, callbacks=[_checkpoint(tmp_path), StopAtEpochEnd(2)]).fit(
+        X, y, sensitive_features=A
+    )
+    cp = _checkpoint(tmp_path)
+    SSLALMClassifier(**SIX, callbacks=[cp, LoadInitState(cp), StopAtEpochEnd(4)]).fit(
+        X, y, sensitive_features=A
+    )
+    cp = _checkpoint(tmp_path)
+    last = SSLALMClassifier(**SIX, callbacks=[cp, LoadInitState(cp)]).fit(
+        X, y, sensitive_features=A
+    )
+    assert len(last.history_) == 6
+    np.testing.assert_array_equal(last.predict_proba(X), full.predict_proba(X))
+
+
+def test_without_f_algorithm_the_resume_differs(tmp_path):
+    """The update rule's state is what makes the resume exact (this test can fail)."""
+    X, y, A = make_data()
+    full = SSLALMClassifier(**SIX).fit(X, y, sensitive_features=A)
+    plain = Checkpoint(monitor=None, dirname=str(tmp_path))
+    SSLALMClassifier(**SIX, callbacks=[plain, StopAtEpochEnd(4)]).fit(
+        X, y, sensitive_features=A
+    )
+    plain = Checkpoint(monitor=None, dirname=str(tmp_path))
+    resumed = SSLALMClassifier(**SIX, callbacks=[plain, LoadInitState(plain)]).fit(
+        X, y, sensitive_features=A
+    )
+    assert not np.array_equal(resumed.predict_proba(X), full.predict_proba(X))
+
+
+def test_monitored_checkpoint_works_without_per_batch_history(tmp_path):
+    """Checkpoint formats file names from the last batch row (one per epoch)."""
+    X, y, A = make_data()
+    cp = Checkpoint(
+        monitor="train_loss_best",
+        f_params="params_{last_epoch[epoch]}.pt",
+        f_algorithm="algorithm.pt",
+        dirname=str(tmp_path),
+    )
+    clf = SSLALMClassifier(**SIX, callbacks=[cp]).fit(X, y, sensitive_features=A)
+    assert (tmp_path / "params_1.pt").exists()
+    batches = clf.history_[-1, "batches"]
+    assert len(batches) == 1 and batches[0]["train_batch_size"] == len(y)
+
+
+# -- the benchmark's files -------------------------------------------------------
+def test_atomic_write_keeps_the_old_file_on_a_crash(tmp_path, monkeypatch):
+    target = tmp_path / "results.json"
+    atomic_write(target, json.dumps({"runs": 1}))
+
+    def crash(src, dst):
+        raise KeyboardInterrupt  # the process dies between write and rename
+
+    monkeypatch.setattr(bench_io.os, "replace", crash)
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(target, json.dumps({"runs": 2}))
+    monkeypatch.undo()
+    assert json.loads(target.read_text()) == {"runs": 1}
+    assert os.listdir(tmp_path) == ["results.json"]  # no temporary file left
+    atomic_write(target, json.dumps({"runs": 2}))
+    assert json.loads(target.read_text()) == {"runs": 2}
+
+
+def test_run_store_resumes_and_retries_broken_records(tmp_path):
+    store = RunStore(tmp_path)
+    store.save({"run_id": "done", "status": "ok", "score": float("nan")})
+    store.save({"run_id": "failed", "status": "error"})
+    store.path("torn").write_text('{"run_id": "torn", "sta')  # a non-atomic crash
+    finished = store.finished()
+    assert list(finished) == ["done"]  # errors and unreadable records are rerun
+    assert finished["done"]["score"] is None  # strict JSON, no NaN
