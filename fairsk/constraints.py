@@ -160,6 +160,10 @@ class Statistic:
     label: int | None = None
 
 
+#: Built-in group statistics by name, for :class:`Constraint`'s ``statistics``: the
+#: group's mean BCE ``"loss"``, its ``"positive_rate"``, its
+#: ``"true_positive_rate"`` and ``"false_positive_rate"`` (among its positives and
+#: negatives), and its ``"error_rate"``; rates on hard predictions in reports.
 STATISTICS: dict[str, Statistic] = {
     "loss": Statistic("loss", LOSS),
     "positive_rate": Statistic("positive_rate", SCORE),
@@ -380,6 +384,42 @@ class CompiledConstraints:
         The constraints, bounds filled in.
     group_names : list
         Group label of each code.
+
+    Examples
+    --------
+    A fitted classifier keeps its constraints, compiled on its training groups:
+
+    >>> import numpy as np
+    >>> from fairsk import SSLALMClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 3))
+    >>> A = rng.choice(["a", "b"], size=200)
+    >>> y = (X[:, 0] + 0.5 * (A == "a") > 0).astype(int)
+    >>> clf = SSLALMClassifier(bound=0.5, hidden_layer_sizes=(8,), max_epochs=2,
+    ...                        random_state=0).fit(X, y, sensitive_features=A)
+    >>> cc = clf.compiled_constraints_
+    >>> cc.n_constraints, cc.row_names
+    (2, ['loss_gap: loss[a] - loss[b] <= 0.5', 'loss_gap: loss[b] - loss[a] <= 0.5'])
+    >>> cc.cells.tolist()  # (group code, label) of each column of K
+    [[0, 0], [0, 1], [1, 0], [1, 1]]
+
+    Applied to the per-cell means of the model's quantities on any rows, the same
+    maps give the constraint rows ``c`` and the group statistics ``S``:
+
+    >>> import torch
+    >>> logits = torch.as_tensor(clf.decision_function(X), dtype=torch.float32)
+    >>> labels = torch.as_tensor(y, dtype=torch.float32)
+    >>> codes = clf.group_encoder_.transform(A, len(A))
+    >>> cell = torch.as_tensor(2 * codes + y)  # row of ``cells`` of each sample
+    >>> M = cc.cell_means(cc.quantity_matrix(logits, labels, hard=True), cell)
+    >>> c, S = cc.values(M)
+    >>> c.shape, S.shape  # S: the loss of group a, of group b, of the population
+    ((2,), (3,))
+    >>> bool(np.allclose(c, clf.history_[-1, "avg_constraints"], atol=1e-5))
+    True
+    >>> report = cc.report(S)[0]
+    >>> report["name"], report["violation"] <= 0
+    ('loss_gap', True)
     """
 
     quantities: list

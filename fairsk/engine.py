@@ -176,6 +176,57 @@ class FairNet(NeuralNet):
     **kwargs
         Passed to :class:`skorch.NeuralNet` (``optimizer``, ``lr``, ``max_epochs``,
         ``batch_size``, ``callbacks``, ``warm_start``, ``verbose``, ``device``...).
+
+    Examples
+    --------
+    A fitted classifier's engine is its ``net_``: the network, the update rule,
+    the history, and skorch's saving and loading (``f_algorithm`` holds the
+    rule's state):
+
+    >>> import numpy as np
+    >>> from fairsk import SSLALMClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 3))
+    >>> A = rng.choice(["a", "b"], size=200)
+    >>> y = (X[:, 0] + 0.5 * (A == "a") > 0).astype(int)
+    >>> clf = SSLALMClassifier(bound=0.5, hidden_layer_sizes=(8,), max_epochs=2,
+    ...                        random_state=0).fit(X, y, sensitive_features=A)
+    >>> net = clf.net_
+    >>> type(net).__name__, type(net.module_).__name__, type(net.algorithm_).__name__
+    ('FairNet', 'MLP', 'SSLALM')
+    >>> net.history[:, "epoch"], net.history[-1, "loss_gap_violation"] <= 0
+    ([1, 2], True)
+    >>> import os
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     net.save_params(f_params=os.path.join(d, "params.pt"),
+    ...                     f_algorithm=os.path.join(d, "algorithm.pt"))
+    ...     sorted(os.listdir(d))
+    ['algorithm.pt', 'params.pt']
+
+    Without the scikit-learn front end, a net trains on a
+    :class:`~fairsk.sampling.TrainingData`:
+
+    >>> from fairsk.algorithms import SSLALM
+    >>> from fairsk.constraints import compile_constraints, make_constraints
+    >>> from fairsk.nets import MLP
+    >>> from fairsk.optim import LeanSGD
+    >>> from fairsk.sampling import TrainingData
+    >>> g = (A == "b").astype(int)  # group codes 0, 1
+    >>> mass = np.zeros((2, 2))
+    >>> np.add.at(mass, (g, y), 1.0)  # samples per (group, label) cell
+    >>> cc = compile_constraints(make_constraints("loss_gap", 0.5), mass, ["a", "b"])
+    >>> data = TrainingData(X, y, g, None, cc, 64, "cpu")
+    >>> net = FairNet(MLP, module__n_features=3, module__hidden_layer_sizes=(8,),
+    ...               algorithm=SSLALM, n_constraints=cc.n_constraints,
+    ...               optimizer=LeanSGD, lr=0.05, max_epochs=2, batch_size=64,
+    ...               verbose=0)
+    >>> net = net.initialize().partial_fit(data)
+    >>> len(net.history), net.algorithm_.multipliers.shape
+    (2, torch.Size([2]))
+    >>> net = net.partial_fit(data)  # two more epochs, multipliers kept
+    >>> len(net.history)
+    4
     """
 
     def __init__(

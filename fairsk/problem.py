@@ -42,6 +42,35 @@ class Batch:
     weight : torch.Tensor or None
         Weight of every row (``None``: uniform): the sample weight scaled to mean
         1 for objective rows, scaled to mean 1 within its cell for constraint rows.
+
+    Examples
+    --------
+    :meth:`FairProblem.batches` yields one per step; a rule with
+    ``n_draws`` set gets them in :meth:`~fairsk.algorithms.Algorithm.step_batch`:
+
+    >>> import numpy as np
+    >>> import torch
+    >>> from fairsk.constraints import compile_constraints, make_constraints
+    >>> from fairsk.nets import MLP
+    >>> from fairsk.sampling import TrainingData
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 3))
+    >>> g = rng.integers(0, 2, size=200)
+    >>> y = (X[:, 0] + 0.5 * g > 0).astype(int)
+    >>> mass = np.zeros((2, 2))
+    >>> np.add.at(mass, (g, y), 1.0)
+    >>> cc = compile_constraints(make_constraints("loss_gap", 0.05), mass, ["a", "b"])
+    >>> data = TrainingData(X, y, g, None, cc, 32, "cpu")
+    >>> problem = FairProblem(MLP(3, (8,)), data, torch.Generator().manual_seed(0))
+    >>> batches = list(problem.batches(torch.randperm(200), batch_size=64, n_draws=2))
+    >>> len(batches)  # 3 full minibatches and the 8 rows left
+    4
+    >>> batch = batches[0]
+    >>> batch.n_obj, batch.n_draws, batch.X.shape  # 64 objective rows, 2 x 32
+    (64, 2, torch.Size([128, 3]))
+    >>> f, c = problem.losses(problem.module(batch.X), batch)
+    >>> f.shape, c.shape  # the objective, one constraint vector per sample
+    (torch.Size([]), torch.Size([2, 2]))
     """
 
     __slots__ = ("X", "idx", "n_draws", "n_obj", "weight", "y")
@@ -62,6 +91,42 @@ class FairProblem:
         The training set (its ``compiled`` constraints may be ``None``).
     generator : torch.Generator
         Source of every random draw (minibatches and constraint samples).
+
+    Examples
+    --------
+    The problem an update rule steps on, here driven by hand: a penalty step on
+    one objective minibatch and two constraint samples, then the exact full-data
+    evaluation the engine records each epoch:
+
+    >>> import numpy as np
+    >>> import torch
+    >>> from fairsk.constraints import compile_constraints, make_constraints
+    >>> from fairsk.nets import MLP
+    >>> from fairsk.sampling import TrainingData
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 3))
+    >>> g = rng.integers(0, 2, size=200)
+    >>> y = (X[:, 0] + 0.5 * g > 0).astype(int)
+    >>> mass = np.zeros((2, 2))
+    >>> np.add.at(mass, (g, y), 1.0)
+    >>> cc = compile_constraints(make_constraints("loss_gap", 0.05), mass, ["a", "b"])
+    >>> data = TrainingData(X, y, g, None, cc, 32, "cpu")
+    >>> module = MLP(3, (8,))
+    >>> problem = FairProblem(module, data, torch.Generator().manual_seed(0))
+    >>> problem.n_constraints
+    2
+    >>> f, c = problem.objective_and_constraints(torch.arange(64), n_draws=2)
+    >>> f.shape, c.shape
+    (torch.Size([]), torch.Size([2, 2]))
+    >>> opt = torch.optim.SGD(module.parameters(), lr=0.05)
+    >>> (f + c.clamp(min=0).mean(0).sum()).backward()  # hinge penalty
+    >>> opt.step()
+    >>> ev = problem.evaluate()
+    >>> sorted(ev)
+    ['cell_n', 'cell_var', 'constraints', 'logits', 'max_violation', 'objective',
+     'report']
+    >>> ev["constraints"].shape, ev["report"][0]["name"]
+    ((2,), 'loss_gap')
     """
 
     def __init__(

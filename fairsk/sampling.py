@@ -71,6 +71,18 @@ class CellSampler:
         return self.order[(pos + self.start).reshape(-1)]
 
 
+def _shared(array: np.ndarray, device: torch.device) -> torch.Tensor:
+    """``array`` as a tensor on ``device``, sharing its memory on the CPU.
+
+    Read-only input (pandas, memory maps) is shared too, not copied: training
+    never writes to its data, and a copy would double the memory a large fit
+    needs (torch warns about read-only arrays; the warning does not apply).
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "The given NumPy array is not writable")
+        return torch.as_tensor(array, device=device)
+
+
 class TrainingData:
     """The training set as tensors on the training device.
 
@@ -105,6 +117,38 @@ class TrainingData:
         Row of :attr:`compiled.cells` each sample belongs to, ``-1`` if none.
     sampler : CellSampler or None
         Constraint sampler.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> from fairsk.constraints import compile_constraints, make_constraints
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 3))
+    >>> g = rng.integers(0, 2, size=200)  # group codes
+    >>> y = (X[:, 0] + 0.5 * g > 0).astype(int)
+    >>> w = rng.uniform(0.5, 2.0, size=200)
+    >>> mass = np.zeros((2, 2))
+    >>> np.add.at(mass, (g, y), w)  # weight of each (group, label) cell
+    >>> cc = compile_constraints(make_constraints("loss_gap", 0.05), mass, ["a", "b"])
+    >>> data = TrainingData(X, y, g, w, cc, constraint_batch_size=32, device="cpu")
+    >>> len(data), data.X.dtype, data.y.dtype
+    (200, torch.float32, torch.float32)
+    >>> round(float(data.weight.mean()), 4)  # scaled to mean 1
+    1.0
+    >>> bool((data.cell == torch.as_tensor(2 * g + y)).all())  # cell (g, y)
+    True
+
+    A constraint sample draws ``32 / 4 = 8`` rows of each of the 4 cells:
+
+    >>> rows = data.sampler.sample(torch.Generator().manual_seed(0), n_draws=1)
+    >>> data.sampler.k, data.cell[rows].bincount().tolist()
+    (8, [8, 8, 8, 8])
+
+    Data that is only evaluated (e.g. validation rows) has no sampler:
+
+    >>> TrainingData(X, y, g, None, cc, None, "cpu").sampler is None
+    True
     """
 
     def __init__(
@@ -118,13 +162,7 @@ class TrainingData:
         device: torch.device,
     ):
         self.device = torch.device(device)
-        X = np.asarray(X, dtype=np.float32)
-        with warnings.catch_warnings():
-            # Read-only input (pandas, memory maps) is shared, not copied: the
-            # training set is never written to, and a copy would double the
-            # memory a large fit needs.
-            warnings.filterwarnings("ignore", "The given NumPy array is not writable")
-            self.X = torch.as_tensor(X, device=self.device)
+        self.X = _shared(np.asarray(X, dtype=np.float32), self.device)
         self.y = torch.as_tensor(y, dtype=torch.float32, device=self.device)
         self.n = len(y)
         self.compiled = compiled
@@ -143,8 +181,7 @@ class TrainingData:
         self.cell_weight = None
         self.sampler = None
         if groups is not None:
-            groups = np.asarray(groups, dtype=np.int64)
-            self.groups = torch.as_tensor(groups, device=self.device)  # no copy
+            self.groups = _shared(np.asarray(groups, dtype=np.int64), self.device)
         if compiled is not None and groups is not None:
             lookup = np.full((len(compiled.group_names), 2), -1, dtype=np.int64)
             for i, (g, lab) in enumerate(compiled.cells):

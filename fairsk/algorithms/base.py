@@ -37,6 +37,38 @@ class Algorithm(nn.Module):
     (no ``.item()``, no Python branching on tensor values) so that training on a
     GPU is not stalled; per-epoch summaries are accumulated on the device and read
     once in :meth:`end_epoch`.
+
+    Examples
+    --------
+    A fitted classifier's update rule is the engine's ``algorithm_``; its state
+    lives in buffers:
+
+    >>> import numpy as np
+    >>> from fairsk import SSLALMClassifier
+    >>> from fairsk.algorithms import Algorithm
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 3))
+    >>> A = rng.choice(["a", "b"], size=200)
+    >>> y = (X[:, 0] + 0.5 * (A == "a") > 0).astype(int)
+    >>> clf = SSLALMClassifier(bound=0.5, hidden_layer_sizes=(8,), max_epochs=2,
+    ...                        random_state=0).fit(X, y, sensitive_features=A)
+    >>> alg = clf.net_.algorithm_
+    >>> isinstance(alg, Algorithm), alg.n_constraints, alg.multipliers.shape
+    (True, 2, torch.Size([2]))
+    >>> int(alg.n_steps)  # 2 epochs of 4 minibatches (200 rows, batch_size=64)
+    8
+    >>> alg.problem is None  # unbound after fit: no reference to the data
+    True
+
+    The state round-trips through ``state_dict``, as ``Checkpoint(f_algorithm=...)``
+    saves it:
+
+    >>> params = clf.net_.module_.parameters()
+    >>> fresh = type(alg)(alg.n_constraints, [p.shape for p in params])
+    >>> fresh.load_state_dict(alg.state_dict())
+    <All keys matched successfully>
+    >>> bool((fresh.multipliers == alg.multipliers).all())
+    True
     """
 
     #: Whether the algorithm needs constraint samples (False for plain training).

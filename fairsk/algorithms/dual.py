@@ -69,6 +69,11 @@ References
 .. [6] A. Ben-Tal, M. Zibulevsky. Penalty/Barrier Multiplier Methods for Convex
    Programming Problems. SIAM J. Optim. 7(2), 1997 (PBM, the quadratic-logarithmic
    penalty-barrier function).
+.. [7] A. Stooke, J. Achiam, P. Abbeel. Responsive Safety in Reinforcement Learning
+   by PID Lagrangian Methods. ICML 2020 (PI control of the multipliers; nuPI with
+   ``ema=0``).
+.. [8] E. G. Birgin, J. M. Martínez. Practical Augmented Lagrangian Methods for
+   Constrained Optimization. SIAM, 2014 (safeguarded, bounded multipliers).
 
 Examples
 --------
@@ -108,12 +113,54 @@ INHERITED = {"dual_lr": 0.05, "penalty": 1.0, "multiplier_max": 10.0}
 
 
 class DualUpdate(nn.Module):
-    """Base class of the multiplier update rules.
+    r"""Base class of the multiplier update rules.
 
     ``__init__`` only stores hyperparameters (scikit-learn style); :meth:`setup`
     allocates the state buffers for ``m`` constraints, :meth:`configure` resolves
     the inherited hyperparameters, :meth:`step` updates the multipliers in place
     and returns the primal weights.
+
+    Examples
+    --------
+    A custom rule: projected ascent with the plain Lagrangian's weights
+    :math:`w = \lambda` (no slack, no penalty term). Its ``None`` hyperparameters
+    take the algorithm's values in :meth:`configure`:
+
+    >>> import torch
+    >>> from fairsk.algorithms import DualUpdate
+    >>> class Projected(DualUpdate):
+    ...     name = "projected"
+    ...
+    ...     def __init__(self, *, dual_lr=None, multiplier_max=None):
+    ...         super().__init__()
+    ...         self.dual_lr = dual_lr
+    ...         self.multiplier_max = multiplier_max
+    ...
+    ...     def step(self, multipliers, c1, c2):
+    ...         multipliers.add_(c1, alpha=self.hp["dual_lr"])
+    ...         multipliers.clamp_(0.0, self.hp["multiplier_max"])
+    ...         return multipliers.clone()
+    >>> rule = Projected(dual_lr=0.5).setup(2)
+    >>> lam = torch.zeros(2)
+    >>> rule.step(lam, torch.tensor([0.5, -0.5]), torch.zeros(2)).tolist()
+    [0.25, 0.0]
+
+    The Lagrangian classifiers take a rule as ``dual_update``; the fitted one is
+    ``net_.algorithm_.dual``:
+
+    >>> import numpy as np
+    >>> from fairsk import SSLALMClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 3))
+    >>> A = rng.choice(["a", "b"], size=200)
+    >>> y = (X[:, 0] + 0.5 * (A == "a") > 0).astype(int)
+    >>> clf = SSLALMClassifier(dual_update=Projected(), dual_lr=0.1, bound=0.5,
+    ...                        hidden_layer_sizes=(8,), max_epochs=2, random_state=0)
+    >>> rule = clf.fit(X, y, sensitive_features=A).net_.algorithm_.dual
+    >>> type(rule).__name__, rule.hp["dual_lr"], rule.hp["multiplier_max"]
+    ('Projected', 0.1, 10.0)
+    >>> bool((clf.net_.algorithm_.multipliers >= 0).all())
+    True
     """
 
     #: Name accepted by :func:`make_dual_update`.
@@ -230,6 +277,13 @@ class GradientAscent(DualUpdate):
     dual_lr, penalty, multiplier_max : float or None, default=None
         :math:`\eta, \rho, \lambda_{\max}`; ``None`` takes the algorithm's value.
 
+    References
+    ----------
+    .. [1] J. Huang, Y. Zhang, A. Alacaoglu. Stochastic Smoothed Primal-Dual
+       Algorithms for Nonconvex Optimization with Linear Inequality Constraints.
+       arXiv:2504.07607, 2025 (SSL-ALM; the multiplier step, the safeguard and
+       the weights :math:`\lambda + \rho\,\tilde c^2`).
+
     Examples
     --------
     >>> import torch
@@ -285,6 +339,18 @@ class Momentum(GradientAscent):
     ----------
     velocity : torch.Tensor of shape (m,)
         :math:`v`, starts at 0.
+
+    References
+    ----------
+    .. [1] B. T. Polyak. Some methods of speeding up the convergence of iteration
+       methods. USSR Comput. Math. Math. Phys. 4(5), 1964 (the heavy ball).
+    .. [2] M. Sohrabi, J. Ramirez, T. H. Zhang, S. Lacoste-Julien,
+       J. Gallego-Posada. On PI Controllers for Updating Lagrange Multipliers in
+       Constrained Optimization. ICML 2024 (momentum as nuPI with a
+       negative proportional gain).
+    .. [3] J. Huang, Y. Zhang, A. Alacaoglu. Stochastic Smoothed Primal-Dual
+       Algorithms for Nonconvex Optimization with Linear Inequality Constraints.
+       arXiv:2504.07607, 2025 (the ascent, safeguard and weights it extends).
 
     Examples
     --------
@@ -353,6 +419,15 @@ class Augmented(DualUpdate):
     dual_lr, penalty, multiplier_max : float or None, default=None
         :math:`\eta, \rho, \lambda_{\max}`; ``None`` takes the algorithm's value.
 
+    References
+    ----------
+    .. [1] R. T. Rockafellar. A dual approach to solving nonlinear programming
+       problems by unconstrained optimization. Math. Programming 5, 1973 (the
+       augmented Lagrangian of inequality constraints and its multiplier step).
+    .. [2] E. G. Birgin, J. M. Martínez. Practical Augmented Lagrangian Methods
+       for Constrained Optimization. SIAM, 2014 (safeguarded, bounded
+       multipliers).
+
     Examples
     --------
     >>> import torch
@@ -407,6 +482,16 @@ class IncreasingPenalty(Augmented):
     ----------
     n_updates : torch.Tensor
         :math:`k`, steps taken.
+
+    References
+    ----------
+    .. [1] M. F. Sahin, A. Eftekhari, A. Alacaoglu, F. Latorre, V. Cevher. An
+       Inexact Augmented Lagrangian Framework for Nonconvex Optimization with
+       Nonlinear Constraints. NeurIPS 2019 (iALM: the augmented Lagrangian with
+       an increasing penalty).
+    .. [2] R. T. Rockafellar. A dual approach to solving nonlinear programming
+       problems by unconstrained optimization. Math. Programming 5, 1973 (the
+       augmented Lagrangian of inequality constraints).
 
     Examples
     --------
@@ -478,7 +563,8 @@ class NuPI(DualUpdate):
     \kappa_p(\xi_{t+1} - \xi_t)`: an integral term (plain ascent, step
     :math:`\kappa_i`) plus a proportional term on the EMA-filtered violation that
     damps the multipliers' oscillations (Sohrabi et al. 2024). ``proportional=0``
-    is projected gradient ascent; ``ema=0`` is the PI controller.
+    is projected gradient ascent; ``ema=0`` is a PI controller, as in Stooke et al.
+    (2020).
 
     Parameters
     ----------
@@ -495,6 +581,15 @@ class NuPI(DualUpdate):
     ----------
     ema_violation : torch.Tensor of shape (m,)
         :math:`\xi`.
+
+    References
+    ----------
+    .. [1] M. Sohrabi, J. Ramirez, T. H. Zhang, S. Lacoste-Julien,
+       J. Gallego-Posada. On PI Controllers for Updating Lagrange Multipliers in
+       Constrained Optimization. ICML 2024 (nuPI, the rule implemented here).
+    .. [2] A. Stooke, J. Achiam, P. Abbeel. Responsive Safety in Reinforcement
+       Learning by PID Lagrangian Methods. ICML 2020 (PI control of the
+       multipliers: the case ``ema=0``, without the derivative term).
 
     Examples
     --------
@@ -636,6 +731,12 @@ class PenaltyBarrier(DualUpdate):
     ----------
     barrier_scale : torch.Tensor
         The current :math:`p`.
+
+    References
+    ----------
+    .. [1] A. Ben-Tal, M. Zibulevsky. Penalty/Barrier Multiplier Methods for
+       Convex Programming Problems. SIAM J. Optim. 7(2), 1997 (PBM, the
+       multiplicative update and the quadratic-logarithmic function).
 
     Examples
     --------

@@ -48,6 +48,41 @@ class ACSDownloadError(ConnectionError):
 
     A ``ConnectionError`` (so an ``OSError``); its message names the file expected,
     its folder, and how to place it by hand.
+
+    Examples
+    --------
+    >>> from fairsk.datasets import ACSDownloadError, load_acs
+    >>> issubclass(ACSDownloadError, ConnectionError)
+    True
+
+    :func:`load_acs` raises it when a download fails. Here folktables' downloader
+    is made to fail as it does offline, so no network is needed:
+
+    >>> import importlib
+    >>> import tempfile
+    >>> from unittest import mock
+    >>> folktables_load_acs = importlib.import_module("folktables.load_acs")
+    >>> offline = mock.patch.object(folktables_load_acs, "initialize_and_download",
+    ...                             side_effect=OSError("Network is unreachable"))
+    >>> with offline, tempfile.TemporaryDirectory() as root:
+    ...     try:
+    ...         load_acs("income", ["OK"], 2018, root=root)
+    ...     except ACSDownloadError as err:
+    ...         message = str(err)
+    >>> "Network is unreachable" in message, "psam_p40.csv" in message
+    (True, True)
+
+    Catching ``OSError`` handles a failed download and, with ``download=False``,
+    a missing file (``FileNotFoundError``) alike, e.g. to fall back on offline data:
+
+    >>> def load_or_none(root, download):
+    ...     try:
+    ...         return load_acs("income", ["OK"], 2018, root=root, download=download)
+    ...     except OSError as err:
+    ...         return type(err).__name__
+    >>> with offline, tempfile.TemporaryDirectory() as root:
+    ...     load_or_none(root, download=True), load_or_none(root, download=False)
+    ('ACSDownloadError', 'FileNotFoundError')
     """
 
 

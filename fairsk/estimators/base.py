@@ -70,7 +70,42 @@ def _release(version: str | None) -> tuple[int, int] | None:
 
 
 class BaseFairClassifier(ClassifierMixin, BaseEstimator):
-    """Shared fit / predict logic; see the concrete classifiers for parameters."""
+    """Shared fit / predict logic; see the concrete classifiers for parameters.
+
+    Examples
+    --------
+    Every fairsk classifier is one, and shares its fitted attributes:
+
+    >>> import numpy as np
+    >>> from fairsk import SSLALMClassifier
+    >>> from fairsk.estimators import BaseFairClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 3))
+    >>> A = rng.choice(["a", "b"], size=200)
+    >>> y = (X[:, 0] + 0.5 * (A == "a") > 0).astype(int)
+    >>> clf = SSLALMClassifier(bound=0.5, hidden_layer_sizes=(8,), max_epochs=2,
+    ...                        random_state=0).fit(X, y, sensitive_features=A)
+    >>> isinstance(clf, BaseFairClassifier)
+    True
+    >>> clf.groups_, clf.n_iter_, clf.predict_proba(X[:3]).shape
+    (['a', 'b'], 2, (3, 2))
+
+    A new classifier declares its update rule (``_algorithm``, a class from
+    :mod:`fairsk.algorithms`) and the rule's hyperparameters; it inherits the
+    parameters, validation, groups, constraints and engine:
+
+    >>> from fairsk.algorithms import SSLALM
+    >>> class NuPIClassifier(BaseFairClassifier):
+    ...     _algorithm = SSLALM
+    ...
+    ...     def _algorithm_params(self):
+    ...         return {"dual_update": "nupi", "dual_lr": 0.1}
+    >>> clf = NuPIClassifier(bound=0.5, hidden_layer_sizes=(8,), max_epochs=2,
+    ...                      random_state=0).fit(X, y, sensitive_features=A)
+    >>> rule = clf.net_.algorithm_.dual
+    >>> type(rule).__name__, rule.hp["dual_lr"], clf.predict(X[:3]).shape
+    ('NuPI', 0.1, (3,))
+    """
 
     # Routed by Pipeline / GridSearchCV with metadata routing on, no extra call.
     __metadata_request__fit = {"sensitive_features": True}
