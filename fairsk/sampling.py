@@ -170,9 +170,7 @@ class TrainingData:
         self.raw_weight = None
         if sample_weight is not None:
             w = np.asarray(sample_weight, dtype=np.float64)
-            self.raw_weight = torch.as_tensor(
-                w, dtype=torch.float32, device=self.device
-            )
+            self.raw_weight = _shared(w, self.device).to(torch.float32)
             self.weight = torch.as_tensor(w / w.mean(), dtype=torch.float32).to(
                 self.device
             )
