@@ -156,6 +156,7 @@ class FairProblem:
             names = ["loss"] + [q.name for q in compiled.quantities if q.name != "loss"]
             self._q_col = [names.index(q.name) for q in compiled.quantities]
         self._step_maps: dict = {}
+        self._step_biases: dict = {}
 
     # -- the fast path: gathered batches ------------------------------------------
     def batches(self, perm: torch.Tensor, batch_size: int, n_draws: int):
@@ -225,17 +226,17 @@ class FairProblem:
                     for j in range(self._k):
                         rows = b + d * R + cell * self._k + j
                         W[1 + d * m : 1 + (d + 1) * m, rows * nq + q_col] += K / self._k
-                bias = torch.cat(
-                    [
-                        torch.zeros(1, dtype=torch.float64),
-                        self.b.double().repeat(n_draws),
-                    ]
-                )
-            else:
-                bias = torch.zeros(1, dtype=torch.float64)
             dev, dt = self.data.device, self.data.X.dtype
-            self._step_maps[key] = (W.to(dev, dt), (-bias).to(dev, dt), m, nq)
-        return self._step_maps[key]
+            self._step_maps[key] = (W.to(dev, dt), m, nq)
+        W, m, nq = self._step_maps[key]
+        # The bias follows the (margin-tightened) bounds; kept apart from W so
+        # that a new margin each epoch does not rebuild the maps.
+        if n_draws not in self._step_biases:
+            zero = W.new_zeros(1)
+            self._step_biases[n_draws] = (
+                torch.cat([zero, -self.b.repeat(n_draws)]) if n_draws else zero
+            )
+        return W, self._step_biases[n_draws], m, nq
 
     def terms(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
         """Minibatch objective and constraint estimates as one vector.
@@ -375,4 +376,4 @@ class FairProblem:
         b = np.where(compiled.row_kinds == "ratio", b, np.maximum(b, 0.0))
         self.b = torch.as_tensor(b, dtype=self.b.dtype, device=self.b.device)
         self._neg_b = -self.b
-        self._step_maps.clear()
+        self._step_biases.clear()

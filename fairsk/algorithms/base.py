@@ -147,8 +147,8 @@ class Algorithm(nn.Module):
 
     def _count(self, f: torch.Tensor) -> None:
         """Accumulate the minibatch objective for the epoch's mean train loss."""
-        self._loss_sum += f.detach()
-        self._epoch_steps += 1
+        self._loss_sum.add_(f.detach())
+        self._epoch_steps.add_(1)  # in place: no Module.__setattr__ per step
 
     # -- per-epoch summaries ---------------------------------------------------
     def start_epoch(self) -> None:

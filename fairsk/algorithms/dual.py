@@ -541,7 +541,7 @@ class IncreasingPenalty(Augmented):
     def step(self, multipliers, c1, c2):
         """Projected ascent; return ``[λ + ρ_k c2]_+``; advance ``k``."""
         w = super().step(multipliers, c1, c2)
-        self.n_updates += 1
+        self.n_updates.add_(1)
         return w
 
     def summary(self):

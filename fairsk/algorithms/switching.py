@@ -181,7 +181,7 @@ class SwitchingSubgradient(Algorithm):
             pos = torch.where(on_constraint, j + 1 + m, 0)
             self._coef.zero_().scatter_(0, pos.view(1), weight.view(1))
             self._acc.add_(od)
-            self._constraint_steps += on_constraint
+            self._constraint_steps.add_(on_constraint)
         self.optimizer.zero_grad()
         torch.dot(self._coef, out).backward()
         with torch.no_grad():
@@ -193,7 +193,7 @@ class SwitchingSubgradient(Algorithm):
                 self.current_tolerance.mul_(
                     torch.where(late, self.tolerance_decay, 1.0)
                 )
-        self._epoch_steps += 1
+        self._epoch_steps.add_(1)  # in place: no Module.__setattr__ per step
         return od[0]
 
     def _scale_polyak(self, f, c_max, on_constraint) -> None:
