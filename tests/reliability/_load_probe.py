@@ -3,8 +3,8 @@
 ``python _load_probe.py <Classifier> <n_rows> <n_features> <batch_size>`` prints
 one JSON line: ``data_bytes`` (X, y and the sensitive features as handed to
 ``fit``), ``baseline`` (resident memory after imports and a warm-up fit, before the
-data exist), ``peak`` (the process's maximum resident set size, from
-``getrusage``, after the large fit) and ``seconds``. A process of its own, because
+data exist), ``peak`` (the process's maximum resident set size, ``VmHWM``,
+after the large fit) and ``seconds``. A process of its own, because
 the maximum resident set size only grows.
 """
 
@@ -26,7 +26,16 @@ def current_rss() -> int:
 
 
 def peak_rss() -> int:
-    """Largest resident memory so far, in bytes (``ru_maxrss`` is in KiB on Linux)."""
+    """Largest resident memory of this process image so far, in bytes.
+
+    ``VmHWM`` of ``/proc/self/status``: it starts afresh at ``exec``, whereas
+    ``getrusage``'s ``ru_maxrss`` survives it and so reports the parent's
+    resident size when the probe is started from a large process (a pytest run).
+    """
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024  # kB
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
