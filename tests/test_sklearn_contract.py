@@ -19,6 +19,8 @@ from fairsk import (
     ALMClassifier,
     PenaltyClassifier,
     SSLALMClassifier,
+    StochasticGhostClassifier,
+    SwitchingSubgradientClassifier,
     UnconstrainedClassifier,
 )
 
@@ -71,6 +73,14 @@ class CheckedPenalty(_MadeUpGroups, PenaltyClassifier):
     pass
 
 
+class CheckedSSG(_MadeUpGroups, SwitchingSubgradientClassifier):
+    pass
+
+
+class CheckedGhost(_MadeUpGroups, StochasticGhostClassifier):
+    pass
+
+
 #: Checks that fail, with the reason (the same ones fail for MLPClassifier).
 _WEIGHT_VS_DUPLICATE = (
     "stochastic minibatch training: a sample with weight 2 and a duplicated "
@@ -90,6 +100,9 @@ def _instances():
         CheckedSSLALM(bound=0.05, **common),
         CheckedALM(bound=0.05, **common),
         CheckedPenalty(bound=0.05, **common),
+        # Their own defaults learn the check data in a few epochs.
+        CheckedSSG(max_epochs=5, device="cpu", random_state=0),
+        CheckedGhost(max_epochs=5, device="cpu", random_state=0),
     ]
 
 

@@ -23,8 +23,6 @@ import torch
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
-from sklearn.utils.validation import _num_samples
 from torch import nn
 
 from fairsk import SwitchingSubgradientClassifier
@@ -209,55 +207,6 @@ def test_invalid_step_rule():
 
 
 # -- the estimator ------------------------------------------------------------------
-def derived_groups(X):
-    """Binary group from the first feature (for checks that cannot pass groups)."""
-    try:
-        col = np.asarray(X, dtype=np.float64)[:, 0]
-        groups = col > np.median(col)
-        if groups.all() or not groups.any():
-            raise ValueError
-        return groups
-    except Exception:
-        # Invalid or degenerate X: any two groups; fit's validation reports X.
-        try:
-            n = _num_samples(X)
-        except TypeError:
-            n = 0
-        return np.arange(n) % 2
-
-
-class CheckedSSG(SwitchingSubgradientClassifier):
-    """Test-only: derives the groups from X when none are given."""
-
-    def fit(self, X, y, sensitive_features=None, sample_weight=None):
-        if sensitive_features is None:
-            sensitive_features = derived_groups(X)
-        return super().fit(X, y, sensitive_features, sample_weight)
-
-
-_WEIGHT_VS_DUPLICATE = (
-    "stochastic minibatch training: a sample with weight 2 and a duplicated "
-    "sample are drawn differently (MLPClassifier fails it for the same reason)"
-)
-EXPECTED_FAILED = {
-    "check_sample_weight_equivalence_on_dense_data": _WEIGHT_VS_DUPLICATE,
-    # Sparse X is densified, so the sparse variant fails for the same reason.
-    "check_sample_weight_equivalence_on_sparse_data": _WEIGHT_VS_DUPLICATE,
-}
-
-
-def expected_failed(estimator):
-    return EXPECTED_FAILED
-
-
-@parametrize_with_checks(
-    [CheckedSSG(max_epochs=5, device="cpu", random_state=0)],
-    expected_failed_checks=expected_failed,
-)
-def test_sklearn_compatible(estimator, check):
-    check(estimator)
-
-
 @pytest.fixture(scope="module")
 def toy():
     rng = np.random.default_rng(0)
