@@ -51,6 +51,7 @@ __all__ = [
     "Constraint",
     "Quantity",
     "Statistic",
+    "cell_mass",
     "compile_constraints",
     "make_constraints",
 ]
@@ -489,6 +490,20 @@ class CompiledConstraints:
         se = np.sqrt((self.K**2) @ (v / np.maximum(n, 1.0)))
         return np.where(self.row_kinds == "ratio", 0.0, z * se)
 
+    def recompiled(self, mass: np.ndarray) -> CompiledConstraints:
+        """Return the same constraints compiled on other (group, label) masses.
+
+        A group's statistic mixes its labels in the proportions of the rows it is
+        measured on (fairlearn's definition): the rows of a validation split or
+        of a report need their own masses. A label absent from a group there
+        leaves its rows out, silently (:func:`compile_constraints` warns).
+        """
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return compile_constraints(
+                self.constraints, np.asarray(mass).reshape(-1, 2), self.group_names
+            )
+
     def values(self, M: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         """Return constraint rows ``c`` and group statistics ``S`` from cell means."""
         flat = M.reshape(-1).detach().cpu().double().numpy()
@@ -547,6 +562,36 @@ def _safe_ratio(a: float, b: float) -> float:
     if b == 0:
         return 1.0 if a == 0 else 0.0
     return float(a / b)
+
+
+def cell_mass(groups, y01, n_groups: int, sample_weight=None) -> np.ndarray:
+    """Total weight of each (group, label) cell: the masses constraints compile on.
+
+    Parameters
+    ----------
+    groups : array-like of int of shape (n_samples,)
+        Group code of each sample, in ``range(n_groups)``.
+    y01 : array-like of shape (n_samples,)
+        Labels as 0/1.
+    n_groups : int
+        Number of groups.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Weights; ``None`` counts rows.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n_groups, 2)
+        ``mass[g, y]``, the weight of group ``g``'s samples labelled ``y``.
+
+    Examples
+    --------
+    >>> cell_mass([0, 0, 1, 1, 1], [0, 1, 1, 1, 0], 2).tolist()
+    [[1.0, 1.0], [1.0, 2.0]]
+    """
+    w = 1.0 if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    mass = np.zeros((n_groups, 2))
+    np.add.at(mass, (np.asarray(groups), np.asarray(y01).astype(np.int64)), w)
+    return mass
 
 
 def compile_constraints(

@@ -15,13 +15,11 @@ groups.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 import torch
 
-from .constraints import CompiledConstraints, compile_constraints
+from .constraints import CompiledConstraints
 
 __all__ = ["feasibility_report"]
 
@@ -34,11 +32,7 @@ def _evaluate(compiled: CompiledConstraints, sums: np.ndarray, mass: np.ndarray)
     statistic mixes its labels in the proportions of *these* rows (fairlearn's
     definition), not of the training set.
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # a label absent from a group: left out
-        cc = compile_constraints(
-            compiled.constraints, mass.reshape(-1, 2), compiled.group_names
-        )
+    cc = compiled.recompiled(mass)
     idx = cc.cells[:, 0] * 2 + cc.cells[:, 1]
     flat = (sums[idx] / np.maximum(mass[idx], np.finfo(float).tiny)[:, None]).reshape(
         -1

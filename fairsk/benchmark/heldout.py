@@ -34,6 +34,7 @@ import numpy as np
 from ..constraints import (
     LOSS,
     CompiledConstraints,
+    cell_mass,
     compile_constraints,
     make_constraints,
 )
@@ -112,9 +113,7 @@ def compile_on_train(
     """
     encoder = GroupEncoder()
     codes = encoder.fit_transform(np.asarray(groups))
-    y01 = np.asarray(y01).astype(np.int64)
-    mass = np.zeros((len(encoder.groups_), 2))
-    np.add.at(mass, (codes, y01), 1.0)
+    mass = cell_mass(codes, y01, len(encoder.groups_))
     compiled = compile_constraints(
         make_constraints(constraint, bound, pairing), mass, encoder.groups_
     )

@@ -33,7 +33,13 @@ from sklearn.utils.validation import (
 )
 
 from .._version import __version__
-from ..constraints import CONSTRAINTS, Constraint, compile_constraints, make_constraints
+from ..constraints import (
+    CONSTRAINTS,
+    Constraint,
+    cell_mass,
+    compile_constraints,
+    make_constraints,
+)
 from ..engine import FairNet, resolve_device, torch_threads
 from ..feasibility import feasibility_report
 from ..groups import GroupEncoder
@@ -433,14 +439,8 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
         """
         if compiled is None or groups is None:
             return compiled
-        w = np.ones(len(y01)) if sample_weight is None else sample_weight
-        mass = np.zeros((len(compiled.group_names), 2))
-        np.add.at(mass, (groups, y01.astype(np.int64)), w)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # an absent cell: fall back below
-            again = compile_constraints(
-                compiled.constraints, mass, compiled.group_names
-            )
+        n_groups = len(compiled.group_names)
+        again = compiled.recompiled(cell_mass(groups, y01, n_groups, sample_weight))
         same = again.row_names == compiled.row_names and np.array_equal(
             again.cells, compiled.cells
         )
@@ -454,9 +454,7 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
                 self.compiled_constraints_ = None
             return None
         names = self.group_encoder_.groups_
-        w = np.ones(len(y01)) if sample_weight is None else sample_weight
-        mass = np.zeros((len(names), 2))
-        np.add.at(mass, (groups, y01.astype(np.int64)), w)
+        mass = cell_mass(groups, y01, len(names), sample_weight)
         weightless = [names[g] for g in np.flatnonzero(mass.sum(axis=1) == 0)]
         if weightless:
             # A group whose weights are all zero has no defined statistic; it would
