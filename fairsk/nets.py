@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Sequence
 
 import torch
@@ -20,7 +22,7 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
 
 
 class MLP(nn.Module):
-    """Fully connected network ``d → h₁ → … → h_k → 1`` returning one logit per row.
+    r"""Fully connected network ``d → h₁ → … → h_k → 1`` returning one logit per row.
 
     Parameters
     ----------
@@ -30,6 +32,12 @@ class MLP(nn.Module):
         Width of each hidden layer; empty for logistic regression.
     activation : {"relu", "tanh", "logistic", "identity"}
         Activation after each hidden layer.
+    generator : torch.Generator or None, default=None
+        Draws the initial weights, with :class:`torch.nn.Linear`'s default law
+        (weights and biases uniform on :math:`\\pm 1/\\sqrt{\text{fan-in}}`);
+        ``None`` uses torch's global generator, as ``nn.Linear`` does. fairsk
+        passes a local generator seeded by ``random_state``, so fits running
+        side by side in threads do not share a random stream.
 
     Notes
     -----
@@ -46,19 +54,27 @@ class MLP(nn.Module):
     torch.Size([5])
     """
 
+    #: The engine passes ``generator`` (see :class:`~fairsk.engine.FairNet`).
+    seeded = True
+
     def __init__(
         self,
         n_features: int,
         hidden_layer_sizes: Sequence[int] = (64, 32),
         activation: str = "relu",
+        generator: torch.Generator | None = None,
     ):
         super().__init__()
         layers: list[nn.Module] = []
-        width = n_features
-        for size in hidden_layer_sizes:
-            layers += [nn.Linear(width, int(size)), ACTIVATIONS[activation]()]
-            width = int(size)
-        layers.append(nn.Linear(width, 1))
+        widths = [n_features, *(int(h) for h in hidden_layer_sizes), 1]
+        for fan_in, fan_out in itertools.pairwise(widths):
+            layer = nn.utils.skip_init(nn.Linear, fan_in, fan_out)
+            bound = 1.0 / math.sqrt(fan_in) if fan_in else 0.0
+            with torch.no_grad():
+                for p in (layer.weight, layer.bias):
+                    p.uniform_(-bound, bound, generator=generator)
+            layers += [layer, ACTIVATIONS[activation]()]
+        layers.pop()  # no activation after the output
         self.layers = nn.Sequential(*layers)
         self._linear = tuple(m for m in layers if isinstance(m, nn.Linear))
         self._act = _FUNCTIONS[activation]

@@ -5,10 +5,11 @@ r"""The constrained problem an algorithm steps on: model, data and constraints.
     \min_\theta f(\theta) = \mathbb{E}[\mathrm{BCE}(h_\theta(x), y)]
     \quad \text{s.t.} \quad c(\theta) = K\,\operatorname{vec}(M(\theta)) - b \le 0,
 
-with :math:`M` the per-cell means of :mod:`fairsk.constraints`. One call of
-:meth:`FairProblem.objective_and_constraints` runs **one** forward pass over the
-objective minibatch and any number of independent constraint samples stacked
-together, and returns the minibatch objective and one constraint vector per sample.
+with :math:`M` the per-cell means of :mod:`fairsk.constraints`. A step's rows -- its
+objective minibatch and any number of independent balanced constraint samples --
+are gathered into one :class:`Batch`, so that **one** forward pass and one
+matrix-vector product give the minibatch objective and every constraint estimate
+(:meth:`FairProblem.terms`). This is the only way rows reach an update rule.
 """
 
 from __future__ import annotations
@@ -20,23 +21,49 @@ from torch import nn
 
 from .sampling import TrainingData
 
-__all__ = ["Batch", "FairProblem"]
+__all__ = ["Batch", "FairProblem", "logits_of"]
 
 #: Steps whose rows are gathered together (amortises indexing over many steps).
 BLOCK_STEPS = 64
+#: Constraint samples up to which :meth:`FairProblem.terms` computes a step's
+#: estimates with one block matrix (training steps draw one or two); beyond, the
+#: block matrix would grow with the square of the samples.
+FUSED_DRAWS = 4
+#: Most elements (rows × features) of one gathered block: with large batches, 64
+#: steps of rows would add most of a copy of the training set to an epoch's
+#: memory. 2²² float32 are 16 MiB.
+BLOCK_ELEMENTS = 2**22
 
 
-class Batch:
-    """One step's rows: the objective minibatch, then ``n_draws`` constraint samples.
+def logits_of(module: nn.Module, X: torch.Tensor) -> torch.Tensor:
+    """One logit per row from ``module``: its output of shape (n,) or (n, 1).
+
+    Examples
+    --------
+    >>> logits_of(torch.nn.Linear(3, 1), torch.zeros(4, 3)).shape
+    torch.Size([4])
+    """
+    out = module(X)
+    if out.dim() == 2 and out.shape[1] == 1:
+        return out[:, 0]
+    if out.dim() != 1:
+        raise ValueError(
+            f"The module must return one logit per row, shape (n,) or (n, 1); "
+            f"{type(module).__name__} returned shape {tuple(out.shape)}."
+        )
+    return out
+
+
+class Batch(tuple):
+    """One step's rows, as skorch sees a batch: ``(X, y)`` of the objective rows.
 
     Attributes
     ----------
-    X, y : torch.Tensor
-        Features and labels of all the step's rows (views into a gathered block).
-    n_obj : int
-        Number of objective rows (they come first).
-    n_draws : int
-        Number of balanced constraint samples that follow.
+    rows_X, rows_y : torch.Tensor
+        Features and labels of all the step's rows: the objective minibatch,
+        then ``n_draws`` constraint samples (views into a gathered block).
+    n_obj, n_draws : int
+        Objective rows (they come first) and balanced constraint samples.
     idx : torch.Tensor
         Training-set indices of the objective rows.
     weight : torch.Tensor or None
@@ -45,11 +72,9 @@ class Batch:
 
     Examples
     --------
-    :meth:`FairProblem.batches` yields one per step; a rule with
-    ``n_draws`` set gets them in :meth:`~fairsk.algorithms.Algorithm.step_batch`:
+    :meth:`FairProblem.batches` yields one per step:
 
     >>> import numpy as np
-    >>> import torch
     >>> from fairsk.constraints import compile_constraints, make_constraints
     >>> from fairsk.nets import MLP
     >>> from fairsk.sampling import TrainingData
@@ -62,22 +87,25 @@ class Batch:
     >>> cc = compile_constraints(make_constraints("loss_gap", 0.05), mass, ["a", "b"])
     >>> data = TrainingData(X, y, g, None, cc, 32, "cpu")
     >>> problem = FairProblem(MLP(3, (8,)), data, torch.Generator().manual_seed(0))
-    >>> batches = list(problem.batches(torch.randperm(200), batch_size=64, n_draws=2))
+    >>> batches = list(problem.batches(batch_size=64, n_draws=2))
     >>> len(batches)  # 3 full minibatches and the 8 rows left
     4
     >>> batch = batches[0]
-    >>> batch.n_obj, batch.n_draws, batch.X.shape  # 64 objective rows, 2 x 32
+    >>> batch.n_obj, batch.n_draws, batch.rows_X.shape  # 64 objective rows, 2 x 32
     (64, 2, torch.Size([128, 3]))
-    >>> f, c = problem.losses(problem.module(batch.X), batch)
+    >>> X_obj, y_obj = batch  # what skorch's loop and callbacks see
+    >>> X_obj.shape
+    torch.Size([64, 3])
+    >>> f, c = problem.losses(problem.forward(batch.rows_X), batch)
     >>> f.shape, c.shape  # the objective, one constraint vector per sample
     (torch.Size([]), torch.Size([2, 2]))
     """
 
-    __slots__ = ("X", "idx", "n_draws", "n_obj", "weight", "y")
-
-    def __init__(self, X, y, n_obj, n_draws, idx, weight=None):
-        self.X, self.y, self.n_obj, self.n_draws = X, y, n_obj, n_draws
+    def __new__(cls, X, y, n_obj, n_draws, idx, weight=None):  # noqa: D102
+        self = super().__new__(cls, (X[:n_obj], y[:n_obj]))
+        self.rows_X, self.rows_y, self.n_obj, self.n_draws = X, y, n_obj, n_draws
         self.idx, self.weight = idx, weight
+        return self
 
 
 class FairProblem:
@@ -94,12 +122,11 @@ class FairProblem:
 
     Examples
     --------
-    The problem an update rule steps on, here driven by hand: a penalty step on
-    one objective minibatch and two constraint samples, then the exact full-data
-    evaluation the engine records each epoch:
+    The problem an update rule steps on, driven by hand: a penalty step on one
+    objective minibatch and two constraint samples, then the exact full-data
+    evaluation recorded each epoch:
 
     >>> import numpy as np
-    >>> import torch
     >>> from fairsk.constraints import compile_constraints, make_constraints
     >>> from fairsk.nets import MLP
     >>> from fairsk.sampling import TrainingData
@@ -115,9 +142,8 @@ class FairProblem:
     >>> problem = FairProblem(module, data, torch.Generator().manual_seed(0))
     >>> problem.n_constraints
     2
-    >>> f, c = problem.objective_and_constraints(torch.arange(64), n_draws=2)
-    >>> f.shape, c.shape
-    (torch.Size([]), torch.Size([2, 2]))
+    >>> batch = problem.gather(torch.arange(64), n_draws=2)
+    >>> f, c = problem.losses(problem.forward(batch.rows_X), batch)
     >>> opt = torch.optim.SGD(module.parameters(), lr=0.05)
     >>> (f + c.clamp(min=0).mean(0).sum()).backward()  # hinge penalty
     >>> opt.step()
@@ -137,197 +163,154 @@ class FairProblem:
         self.generator = generator
         compiled = data.compiled
         self.n_constraints = 0 if compiled is None else compiled.n_constraints
-        if compiled is not None and data.sampler is not None:
-            dev = data.device
-            self.K_T = torch.as_tensor(compiled.K.T, dtype=torch.float32, device=dev)
-            self.b = torch.as_tensor(compiled.b, dtype=torch.float32, device=dev)
-            self.n_q = len(compiled.quantities)
-            self._quantity_fns = [q.fn for q in compiled.quantities]
-            self._k = data.sampler.k
-            self._n_cells = data.sampler.n_cells
-            cell_labels = torch.as_tensor(
-                compiled.cells[:, 1], dtype=torch.float32, device=dev
-            )
-            self._cell_y = cell_labels.repeat_interleave(self._k)
-            self._neg_b = -self.b
+        #: The margins the bounds are tightened by (``None``: none set).
+        self.margins: np.ndarray | None = None
+        self._maps: dict = {}
+        if compiled is not None:
+            self.b = torch.as_tensor(compiled.b, dtype=data.X.dtype, device=data.device)
             # Columns of a step's quantity matrix: the BCE (the objective, and the
             # "loss" quantity) first, then the constraints' other quantities.
-            self._extra_fns = [q.fn for q in compiled.quantities if q.name != "loss"]
-            names = ["loss"] + [q.name for q in compiled.quantities if q.name != "loss"]
+            others = [q for q in compiled.quantities if q.name != "loss"]
+            self._extra_fns = [q.fn for q in others]
+            names = ["loss"] + [q.name for q in others]
             self._q_col = [names.index(q.name) for q in compiled.quantities]
-        self._step_maps: dict = {}
-        self._step_biases: dict = {}
 
-    # -- the fast path: gathered batches ------------------------------------------
-    def batches(self, perm: torch.Tensor, batch_size: int, n_draws: int):
-        """Yield one :class:`Batch` per step of an epoch over ``perm``.
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        """Return the module's logits for the rows ``X``."""
+        return logits_of(self.module, X)
 
-        Rows are gathered ``BLOCK_STEPS`` steps at a time -- one ``index_select``
-        of the objective minibatches and their constraint samples together --
-        so a step costs only views: indexing a device tensor row by row is as
-        expensive as the small network's forward pass. Drawing the constraint
-        samples ahead is exact: which rows are drawn never depends on the model.
+    # -- gathering a step's rows ---------------------------------------------------
+    def batches(self, batch_size: int, n_draws: int):
+        """Yield one :class:`Batch` per step of an epoch over a fresh permutation.
+
+        Rows are gathered up to :data:`BLOCK_STEPS` steps at a time -- one
+        ``index_select`` of the objective minibatches and their constraint
+        samples together -- so a step costs only views: indexing a device tensor
+        row by row is as expensive as the small network's forward pass. Drawing
+        the constraint samples ahead is exact: which rows are drawn never depends
+        on the model.
         """
-        n = perm.shape[0]
-        full = n // batch_size
-        R = self._n_cells * self._k if n_draws else 0
-        for first in range(0, full, BLOCK_STEPS):
-            S = min(BLOCK_STEPS, full - first)
-            obj = perm[first * batch_size : (first + S) * batch_size].view(
-                S, batch_size
-            )
-            yield from self._gathered(obj, S, n_draws, R)
-        if n % batch_size:
-            obj = perm[full * batch_size :].view(1, -1)
-            yield from self._gathered(obj, 1, n_draws, R)
-
-    def _gathered(self, obj, S, n_draws, R):
         data = self.data
+        n, bs = data.n, min(batch_size, data.n)
+        n_draws = n_draws if data.sampler is not None else 0
+        perm = torch.randperm(n, generator=self.generator, device=data.device)
+        width = bs + n_draws * (data.sampler.rows if n_draws else 0)
+        steps = max(1, min(BLOCK_STEPS, BLOCK_ELEMENTS // (width * data.X.shape[1])))
+        full = n // bs
+        for first in range(0, full, steps):
+            s = min(steps, full - first)
+            obj = perm[first * bs : (first + s) * bs].view(s, bs)
+            yield from self._gathered(obj, n_draws)
+        if n % bs:
+            yield from self._gathered(perm[full * bs :].view(1, -1), n_draws)
+
+    def gather(self, obj_rows: torch.Tensor, n_draws: int = 0) -> Batch:
+        """One :class:`Batch`: the rows ``obj_rows`` and ``n_draws`` fresh samples."""
+        return next(self._gathered(obj_rows.view(1, -1), n_draws))
+
+    def _gathered(self, obj: torch.Tensor, n_draws: int):
+        data, (S, b) = self.data, obj.shape
         if n_draws:
-            con = data.sampler.sample(self.generator, S * n_draws).view(S, n_draws * R)
+            con = data.sampler.sample(self.generator, S * n_draws).view(S, -1)
             rows = torch.cat([obj, con], 1)
         else:
             con, rows = None, obj
-        width = rows.shape[1]
-        Xb = data.X.index_select(0, rows.reshape(-1)).view(S, width, -1)
-        yb = data.y.index_select(0, rows.reshape(-1)).view(S, width)
+        flat = rows.reshape(-1)
+        Xb = data.X.index_select(0, flat).view(*rows.shape, -1)
+        yb = data.y.index_select(0, flat).view(rows.shape)
         rw = None
         if data.weight is not None:
-            parts = [data.weight[obj]]
+            rw = data.weight[obj]
             if n_draws:
-                parts.append(data.cell_weight[con])
-            rw = torch.cat(parts, 1)
-        b = obj.shape[1]
+                rw = torch.cat([rw, data.cell_weight[con]], 1)
         for i in range(S):
             yield Batch(Xb[i], yb[i], b, n_draws, obj[i], None if rw is None else rw[i])
 
-    def _step_map(self, b: int, n_draws: int):
-        """Return the linear map from a step's quantities to ``[f, c_1, ...]``.
+    # -- minibatch estimates ------------------------------------------------------
+    def _sample_map(self) -> torch.Tensor:
+        """``K_k``: one constraint sample's per-row quantities to its vector ``c + b``.
 
-        Both the minibatch objective (a mean over the first ``b`` rows) and each
-        sample's constraint vector (``K`` applied to cell means) are linear in the
-        per-row quantities, so one matrix-vector product computes them all.
+        A sample holds ``k`` rows of each cell; each row's quantity enters its
+        cell's mean with weight ``1/k``, and the cell means enter the rows of
+        ``K``: shape ``(m, rows * nq)``, columns in the sample's row order.
+        """
+        if "sample" not in self._maps:
+            cc, k = self.data.compiled, self.data.sampler.k
+            n_q, nq = len(cc.quantities), 1 + len(self._extra_fns)
+            K = torch.as_tensor(cc.K, dtype=torch.float64)
+            Kk = torch.zeros(self.n_constraints, self.data.sampler.rows * nq)
+            Kk = Kk.double()
+            cols = torch.arange(len(cc.cells) * n_q)
+            cell, q_col = cols // n_q, torch.as_tensor(self._q_col)[cols % n_q]
+            for j in range(k):
+                Kk[:, (cell * k + j) * nq + q_col] += K / k
+            self._maps["sample"] = Kk.to(self.data.device, self.data.X.dtype)
+        return self._maps["sample"]
+
+    def _step_map(self, b: int, n_draws: int) -> torch.Tensor:
+        """Return the linear map from a step's per-row quantities to ``[f, c¹, ...]``.
+
+        The objective (a mean over the first ``b`` rows) and every sample's
+        :meth:`_sample_map` as one block matrix, so that a training step computes
+        them all in one matrix-vector product (a step's overhead, not its
+        arithmetic, dominates at these sizes). Cached per shape.
         """
         key = (b, n_draws)
-        if key not in self._step_maps:
+        if key not in self._maps:
             nq = 1 + (len(self._extra_fns) if n_draws else 0)
-            R = self._n_cells * self._k if n_draws else 0
             m = self.n_constraints if n_draws else 0
-            W = torch.zeros(
-                1 + n_draws * m, (b + n_draws * R) * nq, dtype=torch.float64
-            )
-            W[0, 0 : b * nq : nq] = 1.0 / b
-            if n_draws:
-                K = torch.as_tensor(self.data.compiled.K, dtype=torch.float64)
-                cols = torch.arange(self._n_cells * self.n_q)
-                cell, quantity = cols // self.n_q, cols % self.n_q
-                q_col = torch.as_tensor(self._q_col)[quantity]
-                for d in range(n_draws):
-                    for j in range(self._k):
-                        rows = b + d * R + cell * self._k + j
-                        W[1 + d * m : 1 + (d + 1) * m, rows * nq + q_col] += K / self._k
-            dev, dt = self.data.device, self.data.X.dtype
-            self._step_maps[key] = (W.to(dev, dt), m, nq)
-        W, m, nq = self._step_maps[key]
-        # The bias follows the (margin-tightened) bounds; kept apart from W so
-        # that a new margin each epoch does not rebuild the maps.
-        if n_draws not in self._step_biases:
-            zero = W.new_zeros(1)
-            self._step_biases[n_draws] = (
-                torch.cat([zero, -self.b.repeat(n_draws)]) if n_draws else zero
-            )
-        return W, self._step_biases[n_draws], m, nq
+            Kk = self._sample_map() if n_draws else None
+            R = Kk.shape[1] if n_draws else 0
+            W = self.data.X.new_zeros(1 + n_draws * m, b * nq + n_draws * R)
+            if b:
+                W[0, 0 : b * nq : nq] = 1.0 / b
+            for d in range(n_draws):
+                W[
+                    1 + d * m : 1 + (d + 1) * m, b * nq + d * R : b * nq + (d + 1) * R
+                ] = Kk
+            self._maps[key] = W
+        return self._maps[key]
+
+    def _bias(self, n_draws: int) -> torch.Tensor:
+        """``[0, -b, -b, ...]``: kept apart so that new margins rebuild no map."""
+        if ("bias", n_draws) not in self._maps:
+            zero = self.b.new_zeros(1)
+            self._maps["bias", n_draws] = torch.cat([zero, -self.b.repeat(n_draws)])
+        return self._maps["bias", n_draws]
 
     def terms(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
-        """Minibatch objective and constraint estimates as one vector.
+        r"""Minibatch objective and constraint estimates as one vector.
 
         Returns
         -------
         torch.Tensor of shape (1 + n_draws * m,)
             ``[f, c(ζ¹), c(ζ²), ...]``: the weighted mean BCE of the objective rows,
-            then one constraint vector per constraint sample. Combining it with a
+            then one constraint vector per constraint sample,
+            :math:`c(\zeta) = K_k\,q(\zeta) - b`. Combining it with a
             coefficient vector (``dot``) keeps the backward pass free of
             per-element selections.
         """
-        W, neg_bias, _, nq = self._step_map(batch.n_obj, batch.n_draws)
-        Q = F.binary_cross_entropy_with_logits(logits, batch.y, reduction="none")
-        if nq > 1:
-            Q = torch.stack([Q] + [fn(logits, batch.y) for fn in self._extra_fns], -1)
-            if batch.weight is not None:
-                Q = Q * batch.weight[:, None]
-        elif batch.weight is not None:
-            Q = Q * batch.weight
-        return torch.addmv(neg_bias, W, Q.reshape(-1))
+        b, n_draws, y = batch.n_obj, batch.n_draws, batch.rows_y
+        Q = F.binary_cross_entropy_with_logits(logits, y, reduction="none")
+        if n_draws and self._extra_fns:
+            Q = torch.stack([Q] + [fn(logits, y) for fn in self._extra_fns], -1)
+        if batch.weight is not None:
+            Q = Q * (batch.weight if Q.dim() == 1 else batch.weight[:, None])
+        if n_draws <= FUSED_DRAWS:  # a training step: one product
+            return torch.addmv(
+                self._bias(n_draws), self._step_map(b, n_draws), Q.reshape(-1)
+            )
+        f = Q[:b].reshape(b, -1)[:, 0].mean() if b else Q.new_zeros(())
+        c = Q[b:].reshape(n_draws, -1) @ self._sample_map().T - self.b
+        return torch.cat([f.view(1), c.reshape(-1)])
 
     def losses(self, logits: torch.Tensor, batch: Batch):
-        """Minibatch objective and constraint estimates of one step's logits.
-
-        Returns
-        -------
-        f : torch.Tensor
-            Scalar weighted mean BCE of the objective rows.
-        c : torch.Tensor of shape (n_draws, m) or None
-            One constraint vector per constraint sample.
-        """
+        """Minibatch objective ``f`` and constraints ``c`` of shape (n_draws, m)."""
         if not batch.n_draws:
-            loss = F.binary_cross_entropy_with_logits(
-                logits, batch.y, weight=batch.weight
-            )
-            return loss, None
+            w = batch.weight
+            return F.binary_cross_entropy_with_logits(logits, batch.rows_y, w), None
         out = self.terms(logits, batch)
         return out[0], out[1:].view(batch.n_draws, self.n_constraints)
-
-    # -- minibatch estimates by index (flexible; used by sampling-heavy rules) ---
-    def objective(self, logits: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-        """Weighted mean BCE of a uniform minibatch ``idx`` given its logits."""
-        loss = F.binary_cross_entropy_with_logits(
-            logits, self.data.y[idx], reduction="none"
-        )
-        if self.data.weight is not None:
-            loss = loss * self.data.weight[idx]
-        return loss.mean()
-
-    def constraint_estimates(self, logits: torch.Tensor, rows: torch.Tensor):
-        """Constraint vectors from stacked cell samples: shape ``(n_draws, m)``.
-
-        ``logits`` and ``rows`` cover ``n_draws`` samples laid out as
-        :meth:`CellSampler.sample` returns them.
-        """
-        n_draws = logits.shape[0] // (self._n_cells * self._k)
-        y = self._cell_y.repeat(n_draws) if n_draws > 1 else self._cell_y
-        if self.n_q == 1:
-            Q = self._quantity_fns[0](logits, y)[:, None]
-        else:
-            Q = torch.stack([fn(logits, y) for fn in self._quantity_fns], -1)
-        if self.data.cell_weight is not None:
-            Q = Q * self.data.cell_weight[rows][:, None]
-        M = Q.view(n_draws, self._n_cells, self._k, self.n_q).mean(2)
-        return M.reshape(n_draws, -1) @ self.K_T - self.b
-
-    def sample_constraint_rows(self, n_draws: int) -> torch.Tensor:
-        """Row indices of ``n_draws`` independent balanced constraint samples."""
-        return self.data.sampler.sample(self.generator, n_draws)
-
-    def objective_and_constraints(self, idx: torch.Tensor, n_draws: int):
-        """One forward pass: minibatch objective and ``n_draws`` constraint vectors.
-
-        Returns
-        -------
-        f : torch.Tensor
-            Scalar minibatch objective.
-        c : torch.Tensor of shape (n_draws, m)
-            One constraint estimate per independent sample (all differentiable).
-        """
-        rows = self.sample_constraint_rows(n_draws)
-        logits = self.module(self.data.X[torch.cat([idx, rows])])
-        b = idx.shape[0]
-        f = self.objective(logits[:b], idx)
-        return f, self.constraint_estimates(logits[b:], rows)
-
-    def constraints(self, n_draws: int = 1) -> torch.Tensor:
-        """Constraint estimates alone, shape ``(n_draws, m)``."""
-        rows = self.sample_constraint_rows(n_draws)
-        return self.constraint_estimates(self.module(self.data.X[rows]), rows)
 
     # -- exact full-data evaluation (once per epoch) -----------------------------
     @torch.no_grad()
@@ -343,11 +326,11 @@ class FairProblem:
         variance and effective size (``cell_var``, ``cell_n``).
         """
         data = self.data if data is None else data
-        forward = self.module if forward is None else forward
+        module = self.module if forward is None else forward
         was_training = self.module.training
         self.module.eval()
         logits = torch.cat(
-            [forward(data.X[i : i + chunk]) for i in range(0, data.n, chunk)]
+            [logits_of(module, data.X[i : i + chunk]) for i in range(0, data.n, chunk)]
         )
         self.module.train(was_training)
         loss = F.binary_cross_entropy_with_logits(logits, data.y, reduction="none")
@@ -372,8 +355,9 @@ class FairProblem:
         margin larger than the bound asks for the gap to vanish, not to reverse.
         """
         compiled = self.data.compiled
+        self.margins = margins
         b = compiled.b - margins
         b = np.where(compiled.row_kinds == "ratio", b, np.maximum(b, 0.0))
         self.b = torch.as_tensor(b, dtype=self.b.dtype, device=self.b.device)
-        self._neg_b = -self.b
-        self._step_biases.clear()
+        for key in [k for k in self._maps if k[0] == "bias"]:
+            del self._maps[key]

@@ -58,6 +58,8 @@ class CellSampler:
         self.last = (counts - 1)[:, None].to(device)
         self.n_cells = n_cells
         self.k = k
+        #: Rows of one sample: ``k`` from each cell.
+        self.rows = n_cells * k
 
     def sample(self, generator: torch.Generator, n_draws: int = 1) -> torch.Tensor:
         """Return ``n_draws * n_cells * k`` row indices (draw-major, then cell)."""
@@ -83,13 +85,16 @@ def _shared(array: np.ndarray, device: torch.device) -> torch.Tensor:
         return torch.as_tensor(array, device=device)
 
 
-class TrainingData:
+class TrainingData(torch.utils.data.Dataset):
     """The training set as tensors on the training device.
+
+    A :class:`torch.utils.data.Dataset` of ``(x, y)`` rows, so that skorch takes
+    it as it is; fairsk's engine reads the tensors directly.
 
     Parameters
     ----------
     X : numpy.ndarray of shape (n, d)
-        Features (converted to float32).
+        Features (converted to ``dtype``).
     y : numpy.ndarray of shape (n,)
         Labels in {0, 1}.
     groups : numpy.ndarray of shape (n,) or None
@@ -103,6 +108,9 @@ class TrainingData:
         ``None`` for data that is only evaluated (no sampler).
     device : torch.device
         Where the tensors live.
+    dtype : torch.dtype, default=torch.float32
+        Of the features, labels and weights (float64 for exact arithmetic in
+        tests of the update rules).
 
     Attributes
     ----------
@@ -160,20 +168,20 @@ class TrainingData:
         compiled: CompiledConstraints | None,
         constraint_batch_size: int | None,
         device: torch.device,
+        dtype: torch.dtype = torch.float32,
     ):
         self.device = torch.device(device)
-        self.X = _shared(np.asarray(X, dtype=np.float32), self.device)
-        self.y = torch.as_tensor(y, dtype=torch.float32, device=self.device)
+        np_dtype = torch.empty((), dtype=dtype).numpy().dtype
+        self.X = _shared(np.asarray(X, dtype=np_dtype), self.device)
+        self.y = torch.as_tensor(y, dtype=dtype, device=self.device)
         self.n = len(y)
         self.compiled = compiled
         self.weight = None
         self.raw_weight = None
         if sample_weight is not None:
             w = np.asarray(sample_weight, dtype=np.float64)
-            self.raw_weight = _shared(w, self.device).to(torch.float32)
-            self.weight = torch.as_tensor(w / w.mean(), dtype=torch.float32).to(
-                self.device
-            )
+            self.raw_weight = _shared(w, self.device).to(dtype)
+            self.weight = torch.as_tensor(w / w.mean(), dtype=dtype).to(self.device)
         self.groups = None
         self.cell = None
         self.cell_weight = None
@@ -197,10 +205,14 @@ class TrainingData:
                 scale = np.where(
                     cell >= 0, size[cell] / np.maximum(mass[cell], 1e-300), 0
                 )
-                self.cell_weight = torch.as_tensor(w * scale, dtype=torch.float32).to(
+                self.cell_weight = torch.as_tensor(w * scale, dtype=dtype).to(
                     self.device
                 )
 
     def __len__(self) -> int:
         """Return the number of training rows (skorch's ProgressBar asks)."""
         return self.n
+
+    def __getitem__(self, i):
+        """Row ``i`` as ``(x, y)``."""
+        return self.X[i], self.y[i]

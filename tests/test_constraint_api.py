@@ -326,21 +326,21 @@ def test_minibatch_estimates_are_unbiased_with_a_tiny_group(weighted):
         full = problem.evaluate()["constraints"]
         # The rows every draw reads include the tiny group's cells: no batch misses
         # a group, so no estimate is undefined (or a silent placeholder).
-        rows = problem.sample_constraint_rows(200).view(200, -1)
+        sampler = problem.data.sampler
+        rows = sampler.sample(torch.Generator().manual_seed(2), 200).view(200, -1)
         for cell, (g, label) in enumerate(problem.data.compiled.cells):
-            k = problem._k
+            k = sampler.k
             block = rows[:, cell * k : (cell + 1) * k]
             assert (problem.data.groups[block] == int(g)).all()
             assert (problem.data.y[block] == float(label)).all()
-        # By index (the path sampling-heavy update rules use) ...
-        assert_unbiased(problem.constraints(n_draws=3000), full)
-        # ... and through the gathered batches that training steps on.
+        # Many independent samples at once ...
+        batch = problem.gather(torch.arange(0), 3000)
+        assert_unbiased(problem.losses(problem.forward(batch.rows_X), batch)[1], full)
+        # ... and the gathered batches that training steps on.
         draws = []
-        gen = torch.Generator().manual_seed(1)
         for _ in range(60):
-            perm = torch.randperm(problem.data.n, generator=gen)
-            for batch in problem.batches(perm, 64, n_draws=2):
-                terms = problem.terms(problem.module(batch.X), batch)
+            for batch in problem.batches(64, n_draws=2):
+                terms = problem.terms(problem.forward(batch.rows_X), batch)
                 draws.append(terms[1:].view(2, -1))
         assert_unbiased(torch.cat(draws), full)
 

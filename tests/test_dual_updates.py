@@ -389,8 +389,8 @@ def test_sslalm_step_with_nupi_by_hand():
         anchor_rate=1.0,
         dual_update=NuPI(dual_lr=1.0, proportional=2.0, ema=0.5),
     )
-    alg.bind(problem, torch.optim.SGD(module.parameters(), lr=0.1))
-    alg.step_batch(next(problem.batches(torch.arange(16), 16, SSLALM.n_draws)))
+    alg.bind(problem, torch.optim.SGD(module.parameters(), lr=0.1), 0.1)
+    alg.step(next(problem.batches(16, SSLALM.n_draws)))
     sig = 1 / (1 + np.exp(-1.0))
     s = 0.5 * (sig - (1 - sig))
     gap = 0.5 * (np.log1p(np.exp(1.0)) + np.log1p(np.exp(-1.0))) - np.log(2)

@@ -11,7 +11,11 @@ wants 83% accuracy).
 
 from __future__ import annotations
 
+import inspect
+import re
+
 import numpy as np
+import pytest
 from scipy import sparse
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -111,3 +115,37 @@ def _instances():
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+CLASSIFIERS = [
+    UnconstrainedClassifier,
+    SSLALMClassifier,
+    ALMClassifier,
+    PenaltyClassifier,
+    SwitchingSubgradientClassifier,
+    StochasticGhostClassifier,
+]
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS)
+def test_docs_list_every_parameter_with_its_default(cls):
+    doc = cls.__doc__
+    params = inspect.signature(cls).parameters.values()
+    for param in params:
+        if param.kind is param.VAR_KEYWORD:
+            continue
+        found = re.search(rf"\n    {param.name} : [^\n]*default=([^\n]*)", doc)
+        assert found, param.name
+        value = param.default
+        shown = f'"{value}"' if isinstance(value, str) else repr(value)
+        assert found.group(1) == shown, param.name
+
+
+@pytest.mark.parametrize("cls", CLASSIFIERS)
+def test_every_shared_setting_is_a_parameter(cls):
+    # sklearn reads parameters from the signature: a shared setting missing
+    # here would be fixed at its default and invisible to grid searches.
+    from fairsk.estimators._settings import SHARED_HEAD, SHARED_TAIL
+
+    names = set(inspect.signature(cls).parameters)
+    assert set(SHARED_HEAD) | set(SHARED_TAIL) <= names

@@ -1,22 +1,25 @@
 """The interface every update rule implements.
 
 An algorithm is a :class:`torch.nn.Module` so that its state (multipliers, slack
-variables, anchors, counters, the random generator's state) lives in buffers and
-round-trips through ``state_dict()`` -- skorch saves it with ``f_algorithm``,
-moves it between devices and pickles it -- as :mod:`torch.optim` optimizers do with
-theirs. It knows nothing of scikit-learn: the engine binds it to a
-:class:`~fairsk.problem.FairProblem` and the primal optimizer, then calls
-:meth:`Algorithm.step` once per minibatch.
+variables, counters, the random generator's state, the averaged weights) lives in
+buffers and round-trips through ``state_dict()`` -- skorch saves it with
+``f_algorithm``, moves it between devices and pickles it -- as :mod:`torch.optim`
+optimizers do with theirs. It knows nothing of scikit-learn. The engine binds it to
+a :class:`~fairsk.problem.FairProblem` and the primal optimizer, then, for each
+step, calls :meth:`Algorithm.gradients` (the minibatch estimates, the state
+updates that come before the primal step, and the gradients in ``.grad``),
+notifies skorch's ``on_grad_computed`` callbacks, and calls
+:meth:`Algorithm.apply` (the primal step and what follows it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import torch
 from torch import nn
 
-from ..problem import FairProblem
+from ..optim import take_step
+from ..problem import Batch, FairProblem
+from ..settings import Setting, check_settings
 
 __all__ = ["Algorithm"]
 
@@ -28,14 +31,15 @@ class Algorithm(nn.Module):
     ----------
     n_constraints : int
         Number of inequality rows ``m`` of the compiled constraints.
-    param_shapes : sequence of torch.Size
-        Shapes of the model's parameters (for per-parameter state such as anchors).
+    **settings
+        The rule's hyperparameters, declared (default, validation, doc) in its
+        :attr:`settings` table.
 
     Notes
     -----
-    Subclasses implement :meth:`step`, which must not synchronise with the host
-    (no ``.item()``, no Python branching on tensor values) so that training on a
-    GPU is not stalled; per-epoch summaries are accumulated on the device and read
+    :meth:`gradients` and :meth:`apply` must not synchronise with the host (no
+    ``.item()``, no Python branching on tensor values) so that training on a GPU
+    is not stalled; per-epoch summaries are accumulated on the device and read
     once in :meth:`end_epoch`.
 
     Examples
@@ -59,39 +63,47 @@ class Algorithm(nn.Module):
     8
     >>> alg.problem is None  # unbound after fit: no reference to the data
     True
-
-    The state round-trips through ``state_dict``, as ``Checkpoint(f_algorithm=...)``
-    saves it:
-
-    >>> params = clf.net_.module_.parameters()
-    >>> fresh = type(alg)(alg.n_constraints, [p.shape for p in params])
-    >>> fresh.load_state_dict(alg.state_dict())
-    <All keys matched successfully>
-    >>> bool((fresh.multipliers == alg.multipliers).all())
-    True
     """
 
     #: Whether the algorithm needs constraint samples (False for plain training).
     uses_constraints = True
-    #: Balanced constraint samples each step needs, for rules that step on
-    #: gathered :class:`~fairsk.problem.Batch` es (:meth:`step_batch`); ``None``
-    #: for rules that draw their own samples in :meth:`step`.
-    n_draws: int | None = None
+    #: Balanced constraint samples gathered with each step's minibatch.
+    n_draws = 0
+    #: Whether the primal step may be any torch optimizer (``optimizer=``); the
+    #: others fold their step sizes into the gradient, which only SGD applies as
+    #: they mean it.
+    any_optimizer = True
+    #: The rule's hyperparameters: the one place of their defaults, validation
+    #: and documentation (the estimators and the docs read it).
+    settings: dict[str, Setting] = {}
+    #: Defaults this rule prefers for the estimators' shared settings (e.g. a
+    #: larger constraint sample), declared here with the reason in the docs.
+    shared_defaults: dict = {}
 
-    def __init__(self, n_constraints: int, param_shapes: Sequence[torch.Size] = ()):
+    def __init__(self, n_constraints: int = 0, **settings):
         super().__init__()
         self.n_constraints = int(n_constraints)
+        self.configure(**settings)
         self.register_buffer("rng_state", torch.zeros(0, dtype=torch.uint8))
         self.register_buffer("n_steps", torch.zeros((), dtype=torch.long))
-        self.register_buffer("_loss_sum", torch.zeros(()), persistent=False)
+        # Sum over the epoch's steps of the sampled constraints c(ζ¹).
+        self.register_buffer("_c_sum", torch.zeros(self.n_constraints), False)
         self.register_buffer("_epoch_steps", torch.zeros(()), persistent=False)
-        # Running average of the network's weights over late epochs (SWA).
-        self.register_buffer("n_averaged", torch.zeros((), dtype=torch.long))
-        self._n_params = len(param_shapes)
-        for i, shape in enumerate(param_shapes):
-            self.register_buffer(f"average_{i}", torch.zeros(shape))
         self.problem: FairProblem | None = None
         self.optimizer: torch.optim.Optimizer | None = None
+
+    def configure(self, **settings) -> None:
+        """Set hyperparameters (validated against :attr:`settings`)."""
+        values = check_settings(
+            self.settings, {**self.hyperparameters(), **settings}, type(self).__name__
+        )
+        # Plain attributes, never registered: a rule object (``dual_update``) is
+        # a template here, not a submodule of the state.
+        self.__dict__.update(values)
+
+    def hyperparameters(self) -> dict:
+        """Return the current value of every declared hyperparameter."""
+        return {n: getattr(self, n, s.default) for n, s in self.settings.items()}
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         # The generator's state has a device-dependent length (CPU and CUDA
@@ -104,80 +116,81 @@ class Algorithm(nn.Module):
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     # -- binding ---------------------------------------------------------------
-    def bind(self, problem: FairProblem, optimizer: torch.optim.Optimizer) -> None:
-        """Attach the problem and the primal optimizer before an epoch loop."""
-        self.problem = problem
-        self.optimizer = optimizer
+    def prepare_optimizer(self, optimizer: torch.optim.Optimizer):
+        """Return the primal optimizer this rule steps with (the given one)."""
+        return optimizer
+
+    def bind(self, problem: FairProblem, optimizer, lr: float) -> None:
+        """Attach the problem and the primal optimizer (base step ``lr``)."""
+        self.problem, self.optimizer, self.base_lr = problem, optimizer, float(lr)
         self.params = [p for g in optimizer.param_groups for p in g["params"]]
 
     def unbind(self) -> None:
         """Drop references to the training data (before pickling or saving)."""
-        self.problem = None
-        self.optimizer = None
-        self.params = None
+        self.problem = self.optimizer = self.params = None
 
     @property
     def lr(self) -> float:
-        """Current primal step size (an LRScheduler may change it)."""
+        """Current primal step size (a learning-rate schedule may change it)."""
         return self.optimizer.param_groups[0]["lr"]
 
     # -- the step --------------------------------------------------------------
-    def step(self, idx: torch.Tensor) -> torch.Tensor:
-        """Run one update on the objective minibatch ``idx``; return its loss."""
+    def gradients(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """Estimate, update what precedes the primal step, fill ``.grad``.
+
+        Returns the minibatch objective (detached) and the objective rows'
+        logits (what skorch's scoring callbacks receive as ``y_pred``).
+        """
         raise NotImplementedError
 
-    def step_batch(self, batch) -> torch.Tensor:
-        """Run one update on a gathered batch (when :attr:`n_draws` is set)."""
-        raise NotImplementedError
+    def apply(self) -> None:
+        """Take the primal step with the gradients in ``.grad``."""
+        take_step(self.optimizer)
+        self._epoch_steps.add_(1)  # in place: no Module.__setattr__ per step
 
-    def _primal_step(self, loss: torch.Tensor) -> None:
-        """Backpropagate ``loss`` and take the primal optimizer's step."""
+    def step(self, batch: Batch) -> torch.Tensor:
+        """One whole step (what the engine does, without callbacks); return ``f``.
+
+        Examples
+        --------
+        Driving a rule by hand on a :class:`~fairsk.problem.FairProblem`:
+
+        >>> import numpy as np
+        >>> from fairsk.algorithms import GradientDescent
+        >>> from fairsk.nets import MLP
+        >>> from fairsk.problem import FairProblem
+        >>> from fairsk.sampling import TrainingData
+        >>> X, y = np.random.default_rng(0).normal(size=(8, 2)), np.arange(8) % 2
+        >>> data = TrainingData(X, y, None, None, None, None, "cpu")
+        >>> module = MLP(2, (4,))
+        >>> problem = FairProblem(module, data, torch.Generator().manual_seed(0))
+        >>> rule = GradientDescent()
+        >>> rule.bind(problem, torch.optim.SGD(module.parameters(), lr=0.1), 0.1)
+        >>> f = rule.step(next(problem.batches(batch_size=8, n_draws=0)))
+        >>> f.shape
+        torch.Size([])
+        """
+        f, _ = self.gradients(batch)
+        self.apply()
+        return f
+
+    def _backward(self, loss: torch.Tensor) -> None:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        self._optimizer_step()
-
-    def _optimizer_step(self) -> None:
-        """Take the primal optimizer's step (LeanSGD's without its hooks)."""
-        update = getattr(self.optimizer, "update", None)
-        if update is None:
-            self.optimizer.step()
-        else:
-            with torch.no_grad():
-                update()
-
-    def _count(self, f: torch.Tensor) -> None:
-        """Accumulate the minibatch objective for the epoch's mean train loss."""
-        self._loss_sum.add_(f.detach())
-        self._epoch_steps.add_(1)  # in place: no Module.__setattr__ per step
 
     # -- per-epoch summaries ---------------------------------------------------
     def start_epoch(self) -> None:
         """Reset the device-side accumulators."""
-        self._loss_sum.zero_()
+        self._c_sum.zero_()
         self._epoch_steps.zero_()
 
     def end_epoch(self) -> dict:
         """Return this epoch's summary for the history (one host sync)."""
         self.n_steps += self._epoch_steps.long()
+        if not self.uses_constraints or not self.n_constraints:
+            return {}
         steps = max(float(self._epoch_steps), 1.0)
-        return {"train_loss": float(self._loss_sum) / steps}
-
-    # -- weight averaging ------------------------------------------------------
-    def averages(self) -> list[torch.Tensor]:
-        """Return the averaged weights, one tensor per model parameter."""
-        return [getattr(self, f"average_{i}") for i in range(self._n_params)]
-
-    @torch.no_grad()
-    def update_average(self, params: Sequence[torch.Tensor]) -> None:
-        r"""Fold the current weights into the running mean.
-
-        :math:`\bar\theta_n = \bar\theta_{n-1} + (\theta - \bar\theta_{n-1})/n`,
-        the stochastic weight averaging of Izmailov et al. (2018), *Averaging
-        Weights Leads to Wider Optima and Better Generalization*, UAI.
-        """
-        n = int(self.n_averaged) + 1
-        torch._foreach_lerp_(self.averages(), list(params), 1.0 / n)
-        self.n_averaged.fill_(n)
+        return {"train_constraints": (self._c_sum / steps).tolist()}
 
     def state_tensors(self) -> dict[str, torch.Tensor]:
         """Tensors whose finiteness the engine checks after each epoch."""

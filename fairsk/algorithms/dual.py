@@ -89,13 +89,18 @@ from __future__ import annotations
 
 import inspect
 import math
+from numbers import Real
 from typing import ClassVar
 
 import torch
+from sklearn.utils._param_validation import Interval
 from torch import nn
+
+from ..settings import Setting
 
 __all__ = [
     "DUAL_UPDATES",
+    "INHERITED_SETTINGS",
     "Augmented",
     "DualUpdate",
     "GradientAscent",
@@ -108,8 +113,30 @@ __all__ = [
     "quadratic_log_barrier_slope",
 ]
 
-#: Values a rule takes from the algorithm when its own is ``None``.
-INHERITED = {"dual_lr": 0.05, "penalty": 1.0, "multiplier_max": 10.0}
+#: The hyperparameters a rule takes from its algorithm when its own is ``None``:
+#: their one declaration (the Lagrangian algorithms and estimators include it).
+INHERITED_SETTINGS = {
+    "dual_lr": Setting(
+        0.05,
+        [Interval(Real, 0, None, closed="neither")],
+        "float",
+        r":math:`\eta`, the multiplier step.",
+    ),
+    "penalty": Setting(
+        1.0,
+        [Interval(Real, 0, None, closed="left")],
+        "float",
+        r":math:`\rho`, the augmented-Lagrangian penalty.",
+    ),
+    "multiplier_max": Setting(
+        10.0,
+        [Interval(Real, 0, None, closed="neither")],
+        "float",
+        r":math:`\lambda_{\max}`: a multiplier reaching it is reset to 0.",
+    ),
+}
+#: Their defaults.
+INHERITED = {name: s.default for name, s in INHERITED_SETTINGS.items()}
 
 
 class DualUpdate(nn.Module):

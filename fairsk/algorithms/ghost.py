@@ -95,12 +95,14 @@ every step (the duals are solved on the CPU in float64).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from numbers import Integral, Real
 
 import numpy as np
 import torch
 from scipy.optimize import linprog, minimize
+from sklearn.utils._param_validation import Interval
 
+from ..settings import Setting
 from .base import Algorithm
 
 __all__ = [
@@ -359,22 +361,8 @@ class StochasticGhost(Algorithm):
     ----------
     n_constraints : int
         Number of constraint rows ``m``.
-    param_shapes : sequence of torch.Size
-        Unused (uniform constructor).
-    level_probability : float, default=0.4
-        :math:`\alpha \in (0, 1)`, of the geometric level :math:`N`.
-    max_level : int, default=4
-        :math:`N_{\max}`: the largest sample has :math:`2^{N_{\max}+1}` units.
-    direction_bound : float, default=10.0
-        :math:`\beta`, the box :math:`\|d\|_\infty \le \beta`.
-    proximal_weight : float, default=1.0
-        :math:`\tau`, of the QP's :math:`\frac\tau2\|d\|^2`.
-    feasibility_radius : float, default=0.8
-        :math:`\rho \le \beta`, the box of the :math:`\kappa` LP.
-    feasibility_mix : float, default=0.5
-        :math:`\lambda \in [0, 1]`, of :math:`\kappa`.
-    step_decay : float, default=0.05
-        :math:`\zeta`, of :math:`\gamma_{k+1} = \gamma_k(1 - \zeta\gamma_k)`.
+    **settings
+        See :attr:`settings`.
 
     Attributes
     ----------
@@ -389,39 +377,87 @@ class StochasticGhost(Algorithm):
     1.0
     """
 
-    def __init__(
-        self,
-        n_constraints: int,
-        param_shapes: Sequence[torch.Size] = (),
-        *,
-        level_probability: float = 0.4,
-        max_level: int = 4,
-        direction_bound: float = 10.0,
-        proximal_weight: float = 1.0,
-        feasibility_radius: float = 0.8,
-        feasibility_mix: float = 0.5,
-        step_decay: float = 0.05,
-    ):
-        super().__init__(n_constraints, param_shapes)
-        if not 0 < level_probability < 1:
-            raise ValueError("level_probability must be in (0, 1).")
-        if feasibility_radius > direction_bound:
+    settings = {
+        "level_probability": Setting(
+            0.4,
+            [Interval(Real, 0, 1, closed="neither")],
+            "float",
+            r""":math:`\alpha`: the level :math:`N` is geometric,
+            :math:`P(N = n) \propto \alpha(1-\alpha)^n`.""",
+        ),
+        "max_level": Setting(
+            4,
+            [Interval(Integral, 0, 20, closed="both")],
+            "int",
+            r""":math:`N_{\max}`, truncation of the level: the largest sample has
+            :math:`2^{N_{\max}+1}` units.""",
+        ),
+        "direction_bound": Setting(
+            10.0,
+            [Interval(Real, 0, None, closed="neither")],
+            "float",
+            r":math:`\beta`, bound on :math:`\|d\|_\infty`.",
+        ),
+        "proximal_weight": Setting(
+            1.0,
+            [Interval(Real, 0, None, closed="neither")],
+            "float",
+            r":math:`\tau`, of the QP's :math:`\frac\tau2\|d\|^2`.",
+        ),
+        "feasibility_radius": Setting(
+            0.8,
+            [Interval(Real, 0, None, closed="left")],
+            "float",
+            r""":math:`\rho \le \beta`, box of the feasibility LP defining
+            :math:`\kappa`.""",
+        ),
+        "feasibility_mix": Setting(
+            0.5,
+            [Interval(Real, 0, 1, closed="both")],
+            "float",
+            r""":math:`\lambda`: :math:`\kappa = (1-\lambda)\max_j c_j^+ +
+            \lambda v`.""",
+        ),
+        "step_decay": Setting(
+            0.02,
+            [Interval(Real, 0, None, closed="left")],
+            "float",
+            r""":math:`\zeta`: :math:`\gamma_{k+1} = \gamma_k(1 - \zeta\gamma_k)`;
+            ``lr * step_decay`` must be below 1.""",
+        ),
+    }
+    #: A step costs about twenty SGD steps, so fewer epochs; its own step decay
+    #: is the schedule; a larger constraint sample keeps the linearised
+    #: constraints from being dominated by noise (see StochasticGhostClassifier).
+    shared_defaults = {
+        "lr": 0.1,
+        "lr_schedule": "constant",
+        "max_epochs": 5,
+        "constraint_batch_size": 256,
+    }
+    any_optimizer = False
+
+    def __init__(self, n_constraints: int = 0, **settings):
+        super().__init__(n_constraints, **settings)
+        if self.feasibility_radius > self.direction_bound:
             raise ValueError(
                 "feasibility_radius must not exceed direction_bound, or the "
                 "direction QP may be infeasible."
             )
-        self.level_probability = float(level_probability)
-        self.max_level = int(max_level)
-        self.direction_bound = float(direction_bound)
-        self.proximal_weight = float(proximal_weight)
-        self.feasibility_radius = float(feasibility_radius)
-        self.feasibility_mix = float(feasibility_mix)
-        self.step_decay = float(step_decay)
         self.register_buffer("step_size", torch.full((), math.nan))
         self.register_buffer("initial_step", torch.full((), math.nan))
         self._level_sum = 0.0
         self._kappa_sum = 0.0
-        self._c_sum = np.zeros(self.n_constraints)
+
+    def bind(self, problem, optimizer, lr) -> None:
+        """Attach; the step recursion must keep the step positive."""
+        super().bind(problem, optimizer, lr)
+        if lr * self.step_decay >= 1:
+            raise ValueError(
+                f"StochasticGhost needs lr * step_decay < 1 (got lr={lr:g}, "
+                f"step_decay={self.step_decay:g}): the step "
+                "gamma <- gamma * (1 - step_decay * gamma) would turn negative."
+            )
 
     def level_probabilities(self) -> np.ndarray:
         r"""Return :math:`p_N` for :math:`N = 0..N_{\max}` (truncated geometric)."""
@@ -429,9 +465,12 @@ class StochasticGhost(Algorithm):
         n = np.arange(self.max_level + 1)
         return self.level_probability * q**n / (1.0 - q ** (self.max_level + 1))
 
-    def _draw_level(self, generator: torch.Generator) -> tuple[int, float]:
-        # Inverse CDF of the truncated geometric law, from the problem's generator
-        # so that a fit is reproducible from its seed.
+    def draw_level(self, generator: torch.Generator) -> tuple[int, float]:
+        """Draw the level :math:`N` and return it with its probability :math:`p_N`.
+
+        By the inverse CDF of the truncated geometric law, from the problem's
+        generator, so that a fit is reproducible from its seed.
+        """
         u = float(torch.rand((), generator=generator, device=generator.device))
         q = 1.0 - self.level_probability
         total = 1.0 - q ** (self.max_level + 1)
@@ -446,18 +485,20 @@ class StochasticGhost(Algorithm):
         )
         return d, kappa
 
-    def _oracle(self, obj_rows: torch.Tensor, con_rows: torch.Tensor):
+    def oracle(self, obj_rows: torch.Tensor, n_draws: int):
         """Return ``(g, c, J, f)`` of one sample, in float64 NumPy.
 
-        ``obj_rows`` is the sample's objective minibatch, ``con_rows`` its
-        balanced constraint draws (their estimates are averaged).
+        The sample is the objective rows ``obj_rows`` and ``n_draws`` fresh
+        balanced constraint samples (their estimates are averaged).
         """
-        problem, X, params = self.problem, self.problem.data.X, self.params
+        problem, params = self.problem, self.params
         # Separate graphs for the objective and the constraint rows, and one
         # backward pass per output (faster than a vmap-batched backward for a
         # network this small): 1 + m passes, each over its own rows only.
-        f = problem.objective(problem.module(X[obj_rows]), obj_rows)
-        c = problem.constraint_estimates(problem.module(X[con_rows]), con_rows)
+        obj = problem.gather(obj_rows)
+        f, _ = problem.losses(problem.forward(obj.rows_X), obj)
+        con = problem.gather(obj_rows[:0], n_draws)
+        _, c = problem.losses(problem.forward(con.rows_X), con)
         c = c.mean(0)
         rows = [torch.autograd.grad(f, params)]
         m = c.shape[0]
@@ -469,24 +510,26 @@ class StochasticGhost(Algorithm):
         c_np = c.detach().cpu().double().numpy()
         return G[0], c_np, G[1:], float(f.detach())
 
-    def step(self, idx: torch.Tensor) -> torch.Tensor:
-        """One Stochastic Ghost step on the unit ``idx`` and a fresh MLMC sample."""
-        problem, gen = self.problem, self.problem.generator
-        data = problem.data
-        level, prob = self._draw_level(gen)
+    def gradients(self, batch):
+        r"""Put the MLMC direction of ``batch`` and a fresh sample in ``.grad``.
+
+        The gradient is :math:`-(\\gamma_k/\\gamma_0)\\,\tilde d`, so that the
+        optimizer's step at ``lr`` :math:`= \\gamma_0` moves by
+        :math:`\\gamma_k \tilde d` (plus the weight decay).
+        """
+        problem, gen, idx = self.problem, self.problem.generator, batch.idx
+        level, prob = self.draw_level(gen)
         units, bs = 2 ** (level + 1), idx.shape[0]
         extra = torch.randint(
-            data.n, (units * bs,), generator=gen, device=data.device
+            problem.data.n, (units * bs,), generator=gen, device=idx.device
         ).view(units, bs)
-        con_rows = problem.sample_constraint_rows(1 + units).view(1 + units, -1)
-        # One forward and one batched backward per block (S_1, odd half, even
-        # half): each block's 1 + m outputs depend on its own rows only, so
-        # separate graphs cost a third of one backward over all rows.
+        # S_1, then the odd and even halves of S (one unit: a minibatch and a
+        # constraint sample).
         odd, even = slice(1, None, 2), slice(0, None, 2)
         blocks = [
-            self._oracle(idx, con_rows[:1].reshape(-1)),
-            self._oracle(extra[odd].reshape(-1), con_rows[1:][odd].reshape(-1)),
-            self._oracle(extra[even].reshape(-1), con_rows[1:][even].reshape(-1)),
+            self.oracle(idx, 1),
+            self.oracle(extra[odd].reshape(-1), units // 2),
+            self.oracle(extra[even].reshape(-1), units // 2),
         ]
         d1, kappa1 = self._direction(*blocks[0][:3])
         d_odd, _ = self._direction(*blocks[1][:3])
@@ -498,29 +541,34 @@ class StochasticGhost(Algorithm):
             if torch.isnan(self.step_size):
                 self.initial_step.fill_(self.lr)
                 self.step_size.fill_(self.lr)
-            gamma = float(self.step_size)
-            scale = -gamma / float(self.initial_step)
+            scale = -float(self.step_size) / float(self.initial_step)
             flat = torch.as_tensor(d * scale, dtype=torch.float32).to(idx.device)
             offset = 0
             for p in self.params:
                 n = p.numel()
-                p.grad = flat[offset : offset + n].view_as(p).clone()
+                step = flat[offset : offset + n].view_as(p)
+                if p.grad is None:
+                    p.grad = step.clone()
+                else:
+                    p.grad.copy_(step)
                 offset += n
-            self._optimizer_step()
-            self.step_size.fill_(gamma * (1.0 - self.step_decay * gamma))
+            self._c_sum.add_(torch.as_tensor(blocks[0][1], dtype=self._c_sum.dtype))
         self._level_sum += level
         self._kappa_sum += kappa1
-        self._c_sum += blocks[0][1]
         f = torch.as_tensor(blocks[0][3], dtype=torch.float32, device=idx.device)
-        self._count(f)
-        return f
+        return f, problem.forward(batch.rows_X).detach()
+
+    def apply(self) -> None:
+        """Move by the direction; shrink the step size."""
+        super().apply()
+        gamma = float(self.step_size)
+        self.step_size.fill_(gamma * (1.0 - self.step_decay * gamma))
 
     def start_epoch(self) -> None:
         """Reset the accumulators."""
         super().start_epoch()
         self._level_sum = 0.0
         self._kappa_sum = 0.0
-        self._c_sum = np.zeros(self.n_constraints)
 
     def end_epoch(self) -> dict:
         """Summary: mean level, mean kappa, the step size, sampled constraints."""
@@ -529,5 +577,4 @@ class StochasticGhost(Algorithm):
         out["mean_level"] = self._level_sum / steps
         out["kappa"] = self._kappa_sum / steps
         out["step_size"] = float(self.step_size)
-        out["train_constraints"] = (self._c_sum / steps).tolist()
         return out

@@ -2,12 +2,11 @@ r"""Plain stochastic gradient descent on the objective: the unconstrained baseli
 
 .. math:: \theta \leftarrow \theta - \tau \nabla f(\theta; \xi)
 
-taken by the engine's primal optimizer (:class:`torch.optim.SGD` by default).
+taken by the engine's primal optimizer (:class:`~fairsk.optim.LeanSGD` by default;
+any torch optimizer through ``optimizer=``).
 """
 
 from __future__ import annotations
-
-import torch
 
 from .base import Algorithm
 
@@ -24,11 +23,10 @@ class GradientDescent(Algorithm):
     """
 
     uses_constraints = False
-    n_draws = 0
 
-    def step_batch(self, batch) -> torch.Tensor:
-        """One gradient step on the batch's objective rows."""
-        f, _ = self.problem.losses(self.problem.module(batch.X), batch)
-        self._primal_step(f)
-        self._count(f)
-        return f
+    def gradients(self, batch):
+        """Compute the objective rows' mean loss and its gradient."""
+        logits = self.problem.forward(batch.rows_X)
+        f, _ = self.problem.losses(logits, batch)
+        self._backward(f)
+        return f.detach(), logits.detach()

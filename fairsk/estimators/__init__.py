@@ -1,6 +1,6 @@
 """The scikit-learn classifiers users import; one module per family."""
 
-from .base import BaseFairClassifier
+from .base import BaseFairClassifier, classifier_for
 from .ghost import StochasticGhostClassifier
 from .lagrangian import ALMClassifier, SSLALMClassifier
 from .penalty import PenaltyClassifier
@@ -15,4 +15,5 @@ __all__ = [
     "StochasticGhostClassifier",
     "SwitchingSubgradientClassifier",
     "UnconstrainedClassifier",
+    "classifier_for",
 ]

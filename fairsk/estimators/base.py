@@ -4,59 +4,51 @@
 ``_parameter_constraints``, :func:`~sklearn.utils.validation.validate_data`), turns
 sensitive features into group codes, compiles the constraints against those groups,
 moves the training set to the device and hands it to the skorch engine
-(:class:`~fairsk.engine.FairNet`) with the subclass's update rule. Subclasses only
-declare their hyperparameters and which :mod:`fairsk.algorithms` rule they use.
+(:class:`~fairsk.engine.FairNet`) with the subclass's update rule and fairsk's
+callbacks. A subclass is its update rule: :func:`classifier_for` writes its
+signature, validation and parameter docs from the declared settings.
 """
 
 from __future__ import annotations
 
 import copy
+import inspect
 import re
-import warnings
-from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 import torch
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.exceptions import DataConversionWarning
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import (
-    _check_sample_weight,
-    check_is_fitted,
-    validate_data,
-)
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from skorch.helper import predefined_split
 
 from .._version import __version__
-from ..constraints import (
-    CONSTRAINTS,
-    Constraint,
-    cell_mass,
-    compile_constraints,
-    make_constraints,
-)
+from ..callbacks import default_callbacks
+from ..constraints import cell_mass, compile_constraints, make_constraints
 from ..engine import FairNet, resolve_device, torch_threads
 from ..feasibility import feasibility_report
 from ..groups import GroupEncoder
-from ..nets import ACTIVATIONS, MLP
+from ..nets import MLP
 from ..optim import LeanSGD
+from ..problem import logits_of
 from ..sampling import TrainingData
+from ._settings import classifier_for
+from .inputs import (
+    check_hidden_layer_sizes,
+    compile_on_rows,
+    encode_target,
+    split_rows,
+    validate_X,
+)
 
-__all__ = ["BaseFairClassifier", "IncompatibleVersionError"]
+__all__ = ["BaseFairClassifier", "IncompatibleVersionError", "classifier_for"]
 
 #: Rows per chunk when predicting (bounds device memory on big inputs).
 PREDICT_CHUNK = 65536
-
-#: Largest sparse ``X`` (rows × columns) that fit and predict densify, with a
-#: DataConversionWarning: 10⁸ elements is 0.8 GB as float64 (0.4 GB as float32).
-#: The network takes dense rows; a larger sparse matrix (typically a wide one-hot
-#: or text encoding) raises a ValueError instead of exhausting memory.
-MAX_DENSE_ELEMENTS = 10**8
+#: Routed keyword arguments, as skorch's: ``module__*`` and ``optimizer__*``.
+ROUTED = ("module", "optimizer")
 
 
 class IncompatibleVersionError(ValueError):
@@ -96,19 +88,23 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
     >>> clf.groups_, clf.n_iter_, clf.predict_proba(X[:3]).shape
     (['a', 'b'], 2, (3, 2))
 
-    A new classifier declares its update rule (``_algorithm``, a class from
-    :mod:`fairsk.algorithms`) and the rule's hyperparameters; it inherits the
-    parameters, validation, groups, constraints and engine:
+    A new classifier is its update rule (a class of :mod:`fairsk.algorithms`);
+    :func:`classifier_for` gives it the shared parameters and the rule's, with
+    their validation and docs:
 
     >>> from fairsk.algorithms import SSLALM
-    >>> class NuPIClassifier(BaseFairClassifier):
-    ...     _algorithm = SSLALM
+    >>> from fairsk.estimators import classifier_for
+    >>> @classifier_for(SSLALM, fixed={"dual_update": "nupi"})
+    ... class NuPIClassifier(BaseFairClassifier):
+    ...     '''SSL-ALM with PI-controlled multipliers.
     ...
-    ...     def _algorithm_params(self):
-    ...         return {"dual_update": "nupi", "dual_lr": 0.1}
-    >>> clf = NuPIClassifier(bound=0.5, hidden_layer_sizes=(8,), max_epochs=2,
-    ...                      random_state=0).fit(X, y, sensitive_features=A)
-    >>> rule = clf.net_.algorithm_.dual
+    ...     Parameters
+    ...     ----------
+    ...     %(parameters)s
+    ...     '''
+    >>> clf = NuPIClassifier(bound=0.5, dual_lr=0.1, hidden_layer_sizes=(8,),
+    ...                      max_epochs=2, random_state=0)
+    >>> rule = clf.fit(X, y, sensitive_features=A).net_.algorithm_.dual
     >>> type(rule).__name__, rule.hp["dual_lr"], clf.predict(X[:3]).shape
     ('NuPI', 0.1, (3,))
     """
@@ -116,98 +112,65 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
     # Routed by Pipeline / GridSearchCV with metadata routing on, no extra call.
     __metadata_request__fit = {"sensitive_features": True}
 
-    _parameter_constraints: dict = {
-        "constraint": [
-            StrOptions(set(CONSTRAINTS)),
-            Constraint,
-            list,
-        ],
-        "bound": [Interval(Real, 0, None, closed="left"), list],
-        "pairing": [StrOptions({"auto", "one_vs_mean", "one_vs_each"})],
-        "min_group_size": [Interval(Integral, 1, None, closed="left"), None],
-        "hidden_layer_sizes": [
-            "array-like",
-            Interval(Integral, 1, None, closed="left"),
-        ],
-        "activation": [StrOptions(set(ACTIVATIONS))],
-        "alpha": [Interval(Real, 0, None, closed="left")],
-        "lr": [Interval(Real, 0, None, closed="neither")],
-        "lr_schedule": [StrOptions({"constant", "cosine"})],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "constraint_batch_size": [Interval(Integral, 1, None, closed="left"), None],
-        "average": [Interval(Real, 0, 1, closed="left"), None],
-        "confidence": [Interval(Real, 0.5, 1, closed="neither"), None],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
-        "select": [StrOptions({"last", "feasible"})],
-        "device": [str, torch.device, None],
-        "random_state": ["random_state"],
-        "warm_start": ["boolean"],
-        "callbacks": [list, None],
-        "verbose": ["verbose"],
-    }
-
-    #: The update rule (a class from :mod:`fairsk.algorithms`).
+    #: Set by :func:`classifier_for`: the update rule, the rule settings this
+    #: class fixes, the names of the rule settings it exposes, all settings.
     _algorithm = None
+    _fixed: dict = {}
+    _own_settings: list = []
+    _settings: dict = {}
+    _parameter_constraints: dict = {}
     #: Whether ``fit`` requires sensitive features.
     _requires_groups = True
-
-    def __init__(
-        self,
-        *,
-        constraint="loss_gap",
-        bound=0.005,
-        pairing="auto",
-        min_group_size=None,
-        confidence=0.9,
-        validation_fraction=None,
-        select="last",
-        hidden_layer_sizes=(64, 32),
-        activation="relu",
-        alpha=3e-3,
-        lr=0.05,
-        lr_schedule="cosine",
-        max_epochs=20,
-        batch_size=64,
-        constraint_batch_size=None,
-        average=0.5,
-        device="auto",
-        random_state=None,
-        warm_start=False,
-        callbacks=None,
-        verbose=0,
-    ):
-        self.constraint = constraint
-        self.bound = bound
-        self.pairing = pairing
-        self.min_group_size = min_group_size
-        self.confidence = confidence
-        self.validation_fraction = validation_fraction
-        self.select = select
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.alpha = alpha
-        self.lr = lr
-        self.lr_schedule = lr_schedule
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.constraint_batch_size = constraint_batch_size
-        self.average = average
-        self.device = device
-        self.random_state = random_state
-        self.warm_start = warm_start
-        self.callbacks = callbacks
-        self.verbose = verbose
-
-    # -- hooks for subclasses ----------------------------------------------------
-    def _algorithm_params(self) -> dict:
-        """Hyperparameters of the update rule, from the estimator's parameters."""
-        return {}
-
-    # -- fit ---------------------------------------------------------------------
     #: torch CPU threads in fit and predict (see fairsk.engine.torch_threads).
     _n_threads = 1
 
+    # -- parameters: skorch-style routed arguments and named callbacks -------------
+    def get_params(self, deep: bool = True) -> dict:
+        """Parameters, with the routed ``module__*`` / ``optimizer__*`` ones."""
+        params = super().get_params(deep=deep)
+        routed = {k: v for k, v in vars(self).items() if k.startswith(ROUTED)}
+        params.update({k: v for k, v in routed.items() if "__" in k})
+        return params
+
+    def set_params(self, **params):
+        """Set parameters; ``callbacks__<name>__<param>`` reaches a named callback.
+
+        As in skorch: the callback ``("es", EarlyStopping())`` in ``callbacks``
+        has its patience set by ``callbacks__es__patience=3`` (so a grid search
+        can tune it); ``module__*`` and ``optimizer__*`` are routed arguments.
+        """
+        own = {}
+        for key, value in params.items():
+            if key.startswith("callbacks__"):
+                self._set_callback_param(key.removeprefix("callbacks__"), value)
+            elif key.startswith(tuple(p + "__" for p in ROUTED)):
+                setattr(self, key, value)
+            else:
+                own[key] = value
+        return super().set_params(**own) if own else self
+
+    def _set_callback_param(self, key: str, value) -> None:
+        name, _, param = key.partition("__")
+        named = dict(
+            cb for cb in (self.callbacks or []) if isinstance(cb, tuple | list)
+        )
+        if name not in named:
+            raise ValueError(
+                f"callbacks__{key}: there is no callback named {name!r} in "
+                f"callbacks (named ones: {sorted(named)}); pass it as "
+                f"({name!r}, callback). fairsk's own callbacks are set through "
+                "the estimator's parameters (average, confidence, select, "
+                "lr_schedule)."
+            )
+        named[name].set_params(**{param: value})
+
+    def _routed(self, prefix: str) -> dict:
+        start = prefix + "__"
+        return {
+            k[len(start) :]: v for k, v in vars(self).items() if k.startswith(start)
+        }
+
+    # -- fit ---------------------------------------------------------------------
     def fit(self, X, y, sensitive_features=None, sample_weight=None):
         """Train the network under the fairness constraints.
 
@@ -238,17 +201,15 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
 
     def _fit(self, X, y, sensitive_features, sample_weight):
         incremental = bool(self.warm_start) and hasattr(self, "net_")
-        self._check_hidden_layer_sizes()
-        X, y = self._validate_X(X, y, reset=not incremental)
-        y01 = self._encode_target(y, incremental)
-        n = X.shape[0]
+        X, y = validate_X(self, X, y, reset=not incremental)
+        self.classes_, y01 = encode_target(
+            self, y, self.classes_ if incremental else None
+        )
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=np.float64, ensure_non_negative=True
             )
-            if not sample_weight.sum() > 0:
-                raise ValueError("sample_weight sums to zero; nothing to fit.")
-        groups = self._encode_groups(sensitive_features, n, incremental)
+        groups = self._encode_groups(sensitive_features, X.shape[0], incremental)
         if self.select == "feasible" and self.validation_fraction is None:
             raise ValueError(
                 "select='feasible' picks the model on a validation set; set "
@@ -256,38 +217,35 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
             )
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
-        train, valid = self._split(y01, groups, rng)
+        train, valid = split_rows(self.validation_fraction, y01, groups, rng)
         # Without a validation split every row trains: pass the arrays themselves
         # (``X[arange(n)]`` would copy the whole training set).
         rows = train if valid is not None else slice(None)
-        w = None if sample_weight is None else sample_weight[rows]
-        g = None if groups is None else groups[rows]
+
+        def part(a, r):
+            return None if a is None else a[r]
+
+        g, w = part(groups, rows), part(sample_weight, rows)
         compiled = self._compile(g, y01[rows], w, incremental)
         device = resolve_device(self.device)
         cbs = self.constraint_batch_size or self.batch_size
         data = TrainingData(X[rows], y01[rows], g, w, compiled, cbs, device)
         valid_data = None
         if valid is not None:
-            vg = None if groups is None else groups[valid]
-            vw = None if sample_weight is None else sample_weight[valid]
+            vg, vw = part(groups, valid), part(sample_weight, valid)
+            valid_compiled = compile_on_rows(compiled, vg, y01[valid], vw)
             valid_data = TrainingData(
-                X[valid],
-                y01[valid],
-                vg,
-                vw,
-                self._compile_on_rows(compiled, vg, y01[valid], vw),
-                None,
-                device,
+                X[valid], y01[valid], vg, vw, valid_compiled, None, device
             )
-        if not incremental:
-            self.net_ = self._build_net(X.shape[1], compiled, device, seed)
+        if incremental:
+            self._update_net()
         else:
-            self._update_net(compiled)
-        self.net_.partial_fit(
-            data, epoch_mode="more" if incremental else "total", valid=valid_data
-        )
-        self.n_iter_ = len(self.net_.history)
-        selected = [i for i, h in enumerate(self.net_.history) if h.get("selected")]
+            self.net_ = self._build_net(X.shape[1], compiled, device, seed)
+        self.net_.train_split = valid_data and predefined_split(valid_data)
+        self.net_.partial_fit(data, epochs=self.max_epochs if incremental else None)
+        hist = self.net_.history
+        self.n_iter_ = len(hist)
+        selected = [i for i, h in enumerate(hist) if h.get("selected")]
         self.best_epoch_ = selected[-1] + 1 if selected else None
         self.validation_report_ = None
         if valid is not None and compiled is not None:
@@ -295,109 +253,12 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
                 X[valid],
                 y01[valid],
                 groups[valid],
-                None if sample_weight is None else sample_weight[valid],
+                part(sample_weight, valid),
                 confidence=0.95,
                 n_boot=200,
                 random_state=seed,
             )
         return self
-
-    def _validate_X(self, X, y="no_validation", *, reset: bool):
-        """``validate_data``, with sparse ``X`` densified up to a size limit.
-
-        Returns ``X`` (and ``y`` unless it is ``"no_validation"``, as in
-        scikit-learn) as validated dense float arrays.
-        """
-        kwargs = {"reset": reset, "dtype": [np.float64, np.float32]}
-        kwargs["accept_sparse"] = ["csr", "csc", "coo"]
-        no_y = isinstance(y, str) and y == "no_validation"
-        if no_y:
-            X = validate_data(self, X, **kwargs)
-        else:
-            X, y = validate_data(self, X, y, y_numeric=False, **kwargs)
-        if sp.issparse(X):
-            size = X.shape[0] * X.shape[1]
-            if size > MAX_DENSE_ELEMENTS:
-                raise ValueError(
-                    f"X is a sparse matrix of shape {X.shape} ({size:.3g} elements); "
-                    f"{type(self).__name__} densifies sparse input only up to "
-                    f"{MAX_DENSE_ELEMENTS:.0e} elements (MAX_DENSE_ELEMENTS). Reduce "
-                    "its dimensionality upstream, e.g. TruncatedSVD in a Pipeline, "
-                    "or pass a dense array."
-                )
-            warnings.warn(
-                f"X is a sparse matrix of shape {X.shape}; {type(self).__name__} "
-                "densifies it (the network takes dense rows).",
-                DataConversionWarning,
-                stacklevel=3,
-            )
-            X = X.toarray()
-        return X if no_y else (X, y)
-
-    def _check_hidden_layer_sizes(self) -> None:
-        hidden = self.hidden_layer_sizes
-        sizes = [hidden] if isinstance(hidden, Integral) else list(hidden)
-        if not all(
-            isinstance(h, Integral) and not isinstance(h, bool) and h >= 1
-            for h in sizes
-        ):
-            raise ValueError(
-                "hidden_layer_sizes must be positive integers (the width of each "
-                f"hidden layer), got {hidden!r}."
-            )
-
-    def _split(self, y01, groups, rng):
-        """Training and validation rows, stratified by group and label."""
-        n = len(y01)
-        if self.validation_fraction is None:
-            return np.arange(n), None
-        strata = y01.astype(np.int64) if groups is None else groups * 2 + y01
-        _, counts = np.unique(strata, return_counts=True)
-        if counts.min() < 2:
-            raise ValueError(
-                "validation_fraction needs at least 2 samples of each label in every "
-                "group to stratify the split; merge small groups (min_group_size) "
-                "or set validation_fraction=None."
-            )
-        train, valid = train_test_split(
-            np.arange(n),
-            test_size=self.validation_fraction,
-            stratify=strata,
-            random_state=rng.randint(np.iinfo(np.int32).max),
-        )
-        return np.sort(train), np.sort(valid)
-
-    def _encode_target(self, y, incremental: bool) -> np.ndarray:
-        missing = pd.isna(y)
-        if missing.any():
-            rows = np.flatnonzero(missing)[:5].tolist()
-            raise ValueError(
-                f"y contains missing values (NaN/None) at rows {rows}; drop those "
-                "samples or label them first."
-            )
-        check_classification_targets(y)
-        kind = type_of_target(y, input_name="y")
-        classes = np.unique(y)
-        if kind not in ("binary",) or len(classes) != 2:
-            if len(classes) < 2:
-                raise ValueError(
-                    f"{type(self).__name__} needs samples of 2 classes in y, but "
-                    f"the data contain only one class: {classes.tolist()[0]!r}."
-                )
-            raise ValueError(
-                "Only binary classification is supported. The type of the target "
-                f"is {kind} ({len(classes)} classes); {type(self).__name__}'s "
-                "fairness constraints are defined for binary outcomes."
-            )
-        if incremental:
-            if not np.array_equal(classes, self.classes_):
-                raise ValueError(
-                    f"warm_start fit got classes {classes.tolist()}, but the model "
-                    f"was fitted on {self.classes_.tolist()}."
-                )
-        else:
-            self.classes_ = classes
-        return (y == self.classes_[1]).astype(np.float32)
 
     def _encode_groups(self, sensitive_features, n, incremental):
         """Group code of every sample (``None`` when none were given)."""
@@ -427,25 +288,6 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
             )
         return groups
 
-    @staticmethod
-    def _compile_on_rows(compiled, groups, y01, sample_weight):
-        """``compiled`` again on the label proportions of other rows.
-
-        A group's statistic mixes its labels in the proportions of the rows it is
-        measured on (fairlearn's definition); the validation rows' own masses make
-        ``valid_*`` in ``history_`` agree with :meth:`feasibility_report` there.
-        Falls back to ``compiled`` when these rows lack a (group, label) cell that
-        the training rows have (the rows would not line up with training's).
-        """
-        if compiled is None or groups is None:
-            return compiled
-        n_groups = len(compiled.group_names)
-        again = compiled.recompiled(cell_mass(groups, y01, n_groups, sample_weight))
-        same = again.row_names == compiled.row_names and np.array_equal(
-            again.cells, compiled.cells
-        )
-        return again if same else compiled
-
     def _compile(self, groups, y01, sample_weight, incremental):
         """Compile the constraints against the training groups."""
         if groups is None:
@@ -466,11 +308,11 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
             )
         constraints = make_constraints(self.constraint, self.bound, self.pairing)
         compiled = compile_constraints(constraints, mass, names)
-        if incremental and compiled.n_constraints != self.net_.n_constraints:
+        if incremental and compiled.n_constraints != self.net_.algorithm_.n_constraints:
             raise ValueError(
                 "warm_start fit produced a different number of constraint rows "
-                f"({compiled.n_constraints} vs {self.net_.n_constraints}); refit "
-                "from scratch with warm_start=False."
+                f"({compiled.n_constraints} vs {self.net_.algorithm_.n_constraints}"
+                "); refit from scratch with warm_start=False."
             )
         self.groups_ = list(names)
         self.constraints_ = compiled.constraints
@@ -478,70 +320,116 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
         self.compiled_constraints_ = compiled
         return compiled
 
-    def _net_kwargs(self) -> dict:
-        return {
-            "optimizer": LeanSGD,
-            "optimizer__weight_decay": self.alpha,
-            "lr": self.lr,
-            "max_epochs": self.max_epochs,
-            "batch_size": self.batch_size,
-            "verbose": self.verbose,
-        }
+    # -- the engine ----------------------------------------------------------------
+    def _algorithm_params(self) -> dict:
+        """Return the rule's settings: this estimator's values and the fixed ones."""
+        return {**{k: getattr(self, k) for k in self._own_settings}, **self._fixed}
 
-    def _build_net(self, n_features: int, compiled, device, seed: int) -> FairNet:
-        hidden = self.hidden_layer_sizes
-        hidden = (
-            (hidden,) if isinstance(hidden, Integral) else tuple(int(h) for h in hidden)
-        )
-        net = FairNet(
-            MLP,
-            module__n_features=n_features,
-            module__hidden_layer_sizes=hidden,
-            module__activation=self.activation,
-            algorithm=self._algorithm,
-            algorithm_params=self._algorithm_params(),
-            n_constraints=0 if compiled is None else compiled.n_constraints,
-            seed=seed,
+    def _callbacks(self) -> list:
+        own = default_callbacks(
             average=self.average,
-            lr_schedule=self.lr_schedule,
             confidence=self.confidence,
             select=self.select,
-            callbacks=copy.deepcopy(self.callbacks),
-            device=str(device),
-            **self._net_kwargs(),
+            lr_schedule=self.lr_schedule,
         )
-        return net.initialize()
+        return own + list(self.callbacks or [])
 
-    def _update_net(self, compiled) -> None:
+    def _optimizer(self) -> tuple[type, dict]:
+        optimizer = LeanSGD if self.optimizer is None else self.optimizer
+        if not self._algorithm.any_optimizer and optimizer not in (
+            LeanSGD,
+            torch.optim.SGD,
+        ):
+            raise ValueError(
+                f"{type(self).__name__} folds its step sizes into the gradient, "
+                "which only SGD applies as the algorithm means them; it takes "
+                f"optimizer=None (SGD), not {optimizer.__name__}."
+            )
+        return optimizer, {"weight_decay": self.alpha, **self._routed("optimizer")}
+
+    def _module(self, n_features: int) -> tuple:
+        """Return the network (class or instance) and its keyword arguments."""
+        if self.module is None:
+            hidden = check_hidden_layer_sizes(self.hidden_layer_sizes)
+            kwargs = {"hidden_layer_sizes": hidden, "activation": self.activation}
+            return MLP, {"n_features": n_features, **kwargs}
+        kwargs = self._routed("module")
+        if isinstance(self.module, torch.nn.Module):
+            # A copy: every fit starts from the instance's weights.
+            return copy.deepcopy(self.module), kwargs
+        if not (
+            isinstance(self.module, type) and issubclass(self.module, torch.nn.Module)
+        ):
+            raise TypeError(
+                f"module must be a torch.nn.Module class or instance, got "
+                f"{self.module!r}."
+            )
+        takes = inspect.signature(self.module).parameters
+        if "n_features" in takes and "n_features" not in kwargs:
+            kwargs["n_features"] = n_features
+        return self.module, kwargs
+
+    def _build_net(self, n_features: int, compiled, device, seed: int) -> FairNet:
+        module, module_kwargs = self._module(n_features)
+        optimizer, optimizer_kwargs = self._optimizer()
+        params = self._algorithm_params()
+        params["n_constraints"] = 0 if compiled is None else compiled.n_constraints
+        net = FairNet(
+            module,
+            algorithm=self._algorithm,
+            seed=seed,
+            optimizer=optimizer,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            callbacks=self._callbacks(),
+            verbose=self.verbose,
+            device=str(device),
+            **{f"module__{k}": v for k, v in module_kwargs.items()},
+            **{f"optimizer__{k}": v for k, v in optimizer_kwargs.items()},
+            **{f"algorithm__{k}": v for k, v in params.items()},
+        ).initialize()
+        with torch.no_grad():  # one logit per row, or a clear error now
+            logits_of(net.module_, torch.zeros(2, n_features, device=device))
+        return net
+
+    def _update_net(self) -> None:
         """Carry parameter changes made since the last fit into a warm start."""
         net = self.net_
-        for key, value in self._net_kwargs().items():
-            if key in ("lr", "optimizer__weight_decay"):
-                for group in net.optimizer_.param_groups:
-                    group[key.removeprefix("optimizer__")] = value
-            if key != "optimizer" and "__" not in key:
-                setattr(net, key, value)
-        for key, value in self._algorithm_params().items():
-            setattr(net.algorithm_, key, value)
-        net.average = self.average
-        net.lr_schedule = self.lr_schedule
-        net.confidence = self.confidence
-        net.select = self.select
+        for key in ("lr", "max_epochs", "batch_size", "verbose"):
+            setattr(net, key, getattr(self, key))
+        for group in net.optimizer_.param_groups[:1]:
+            group["lr"], group["weight_decay"] = self.lr, self.alpha
+        net.algorithm_.configure(**self._algorithm_params())
+        net.callbacks = self._callbacks()
+        net.initialize_callbacks()
 
-    # -- prediction --------------------------------------------------------------
+    # -- fitted attributes -----------------------------------------------------------
     @property
     def history_(self):
-        """Per-epoch record of training (a :class:`skorch.history.History`).
-
-        Keys: ``epoch``, ``dur`` (seconds), ``train_loss`` (mean minibatch loss),
-        ``objective`` (full training loss), ``constraints`` (each smooth constraint
-        row), ``max_violation``, each constraint's hard-prediction value under its
-        name and ``<name>_violation``, and the algorithm's state (``multipliers``,
-        ``slack``, ...).
-        """
+        """Per-epoch record of training (a :class:`skorch.history.History`)."""
         check_is_fitted(self)
         return self.net_.history
 
+    @property
+    def loss_curve_(self) -> list[float]:
+        """Mean minibatch loss of each epoch (as in ``MLPClassifier``)."""
+        return list(self.history_[:, "train_loss"])
+
+    @property
+    def multipliers_(self) -> pd.Series | None:
+        """Final dual variable of each constraint row (``None`` without multipliers).
+
+        Indexed by ``constraint_names_``, as fairlearn's reductions index their
+        ``lambda_vecs_``.
+        """
+        check_is_fitted(self)
+        lam = getattr(self.net_.algorithm_, "multipliers", None)
+        if lam is None or not self.constraint_names_:
+            return None
+        return pd.Series(lam.tolist(), index=self.constraint_names_, name="multiplier")
+
+    # -- prediction --------------------------------------------------------------
     def _logits(self, X) -> np.ndarray:
         # Inference runs in float64 on a copy of the network: float32 matrix
         # products change in the last bits with the batch size, and predictions
@@ -554,7 +442,7 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
                 # A copy per chunk: X may be read-only (pandas), which torch
                 # cannot share.
                 chunk = torch.tensor(X[i : i + PREDICT_CHUNK], dtype=torch.float64)
-                out.append(module(chunk.to(device)).cpu())
+                out.append(logits_of(module, chunk.to(device)).cpu())
         if not out:
             return np.zeros(0)
         return torch.cat(out).numpy()
@@ -604,7 +492,7 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
                 f"{type(self).__name__} was fitted without sensitive_features; "
                 "there is no constraint to report on."
             )
-        X = self._validate_X(X, reset=False)
+        X = validate_X(self, X, reset=False)
         y = np.asarray(y)
         if len(y) != X.shape[0]:
             raise ValueError(f"y has {len(y)} rows but X has {X.shape[0]}.")
@@ -620,25 +508,16 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=np.float64, ensure_non_negative=True
             )
+        y01 = (y == self.classes_[1]).astype(np.float64)
+        kwargs = {"confidence": confidence, "n_boot": n_boot}
         return self._feasibility(
-            X,
-            (y == self.classes_[1]).astype(np.float64),
-            codes,
-            sample_weight,
-            confidence=confidence,
-            n_boot=n_boot,
-            random_state=random_state,
+            X, y01, codes, sample_weight, random_state=random_state, **kwargs
         )
 
     def _feasibility(self, X, y01, codes, sample_weight, **kwargs) -> pd.DataFrame:
-        return feasibility_report(
-            self.compiled_constraints_,
-            self._logits(X),
-            y01,
-            codes,
-            sample_weight,
-            **kwargs,
-        )
+        logits = self._logits(X)
+        cc = self.compiled_constraints_
+        return feasibility_report(cc, logits, y01, codes, sample_weight, **kwargs)
 
     def decision_function(self, X) -> np.ndarray:
         """Logit of the positive class ``classes_[1]`` for each sample.
@@ -654,8 +533,7 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
             Positive values predict ``classes_[1]``.
         """
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        return self._logits(X)
+        return self._logits(validate_X(self, X, reset=False))
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities, columns in the order of ``classes_``.
@@ -718,99 +596,7 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
         super().__setstate__(state)
 
 
-_COMMON_PARAMETERS = """\
-constraint : str, Constraint or list of them, default="loss_gap"
-        What must hold: a name from :data:`fairsk.constraints.CONSTRAINTS`
-        (``"loss_gap"`` is the paper's :math:`|L_a - L_b| \\le \\delta`, as two
-        inequalities; ``"demographic_parity"`` bounds the positive-rate gap: hard
-        predictions forward, a sigmoid's gradient backward, the straight-through
-        estimator) or a :class:`~fairsk.Constraint`.
-    bound : float or list of float, default=0.005
-        :math:`\\delta` of each constraint whose own bound is unset.
-    pairing : {"auto", "one_vs_mean", "one_vs_each"}, default="auto"
-        Compare every pair of groups, or each group with the population;
-        ``"auto"`` pairs two groups directly and uses ``"one_vs_mean"`` for more.
-    min_group_size : int or None, default=None
-        Groups with fewer training samples are merged into one group
-        ``"other"``, with a UserWarning naming each merged group and its size;
-        ``None`` merges nothing. This is the only rule that changes groups. A
-        group smaller than the batch is kept (its (group, label) cells are
-        sampled with replacement). A group with no positive (or no negative)
-        samples has no rate conditional on that label: constraints on such a
-        rate (``"equal_opportunity"``, ``"equalized_odds"``, ...) leave the group
-        out with a UserWarning, and fit raises a ValueError when fewer than two
-        groups remain; unconditional statistics (loss, positive rate) keep it.
-        Fit also raises when a single group remains after merging.
-    confidence : float or None, default=0.9
-        Aim for the bound to hold on *new* data from the same population: train
-        on each constraint row tightened by :math:`z_{\\text{confidence}}` standard
-        errors of its estimate on the training set (re-estimated each epoch from
-        the per-cell variances; a gap is never asked to go below zero; ratio
-        constraints are not tightened). ``None`` trains on the bound as given.
-        Small groups get larger margins. ``history_`` records them as
-        ``margins``.
-    validation_fraction : float or None, default=None
-        Hold out this fraction of the training rows, stratified by group and
-        label, to measure the objective and every constraint of the model being
-        returned after each epoch (``valid_*`` entries of ``history_``) and to
-        report, after fit, each constraint with a 95% bootstrap interval
-        (``validation_report_``). ``None`` trains on every row.
-    select : {"last", "feasible"}, default="last"
-        ``"feasible"`` returns the epoch's model with the best validation
-        objective among those meeting every bound on the validation set (or the
-        least violating one, with a ConvergenceWarning); needs
-        ``validation_fraction``. ``"last"`` returns the final (averaged) model.
-    hidden_layer_sizes : tuple of int, default=(64, 32)
-        Width of each hidden layer of the MLP (one logit output).
-    activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
-        Hidden-layer activation.
-    alpha : float, default=3e-3
-        L2 penalty :math:`\\frac{\\alpha}{2}\\|\\theta\\|^2` on the weights (weight
-        decay). It also keeps the network from meeting a constraint on the
-        training set by memorising it, which is what lets the bound hold on new
-        data.
-    lr : float, default=0.05
-        :math:`\\tau`, the primal step size (SGD on the network's weights).
-    lr_schedule : {"cosine", "constant"}, default="cosine"
-        ``"cosine"`` anneals the primal step over the epochs of a fit,
-        :math:`\\tau_e = \\tau (1 + \\cos(\\pi e / E)) / 2` (Loshchilov & Hutter,
-        2017), so the final weights stop oscillating around the bound; use
-        ``"constant"`` with your own ``LRScheduler`` callback.
-    max_epochs : int, default=20
-        Passes of the objective minibatches over the training set.
-    batch_size : int, default=64
-        Rows per objective minibatch.
-    constraint_batch_size : int or None, default=None
-        Rows per constraint sample, split evenly over the (group, label) cells the
-        constraints read; ``None`` uses ``batch_size``.
-    average : float or None, default=0.5
-        Return the average of the weights at the end of each epoch after this
-        fraction of ``max_epochs`` (stochastic weight averaging, Izmailov et al.
-        2018): it removes the last iterate's oscillation around the bound.
-        ``None`` returns the last iterate.
-    device : str or torch.device, default="auto"
-        ``"auto"`` trains on CUDA when available, else on the CPU.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the initialisation and every draw; an int gives identical
-        predictions on the CPU across runs.
-    warm_start : bool, default=False
-        Continue training the fitted network (and multipliers) for ``max_epochs``
-        more epochs instead of starting over.
-    callbacks : list of skorch callbacks or None, default=None
-        E.g. ``EarlyStopping(monitor="train_loss")``, ``ProgressBar()``,
-        ``Checkpoint(f_algorithm="algorithm.pt", monitor=None)``,
-        ``LRScheduler(...)``; they see the engine (``net_``) as skorch's net.
-        To resume an interrupted fit, checkpoint every epoch with
-        ``cp = Checkpoint(monitor=None, f_algorithm="algorithm.pt", dirname=d)``
-        (``f_algorithm`` saves the update rule's state: multipliers, anchors,
-        averages and the random generator) and refit a new estimator with the
-        same parameters and ``callbacks=[cp, LoadInitState(cp)]``: it trains the
-        remaining epochs and returns what the uninterrupted fit returns (the
-        model kept by ``select="feasible"`` is not checkpointed).
-    verbose : int, default=0
-        Print one line per epoch when positive."""
-
-_COMMON_ATTRIBUTES = """\
+ATTRIBUTES_DOC = """\
 classes_ : numpy.ndarray of shape (2,)
         Class labels; ``classes_[1]`` is the positive class.
     n_features_in_ : int
@@ -822,14 +608,20 @@ classes_ : numpy.ndarray of shape (2,)
     constraint_names_ : list of str
         A readable name for each constraint row.
     net_ : fairsk.engine.FairNet
-        The skorch net that trained the model (``net_.module_`` is the MLP).
+        The skorch net that trained the model (``net_.module_`` is the network,
+        ``net_.algorithm_`` the update rule and its state).
     history_ : skorch.history.History
         Per-epoch record: ``train_loss``, ``objective``, ``constraints`` and
         ``max_violation`` (the training set, hard predictions), each constraint's
         value ``<name>`` and ``<name>_violation``; ``avg_*`` for the averaged
-        weights once averaging starts; ``valid_*`` on the validation rows;
-        ``margins`` (the confidence margins), ``multipliers``, ``slack``,
-        ``dur`` (seconds), and ``selected`` on the epoch ``select`` returned.
+        weights once averaging starts; ``valid_*`` on the validation rows (and
+        skorch's ``valid_loss`` and ``valid_acc``); ``margins`` (the confidence
+        margins), ``multipliers``, ``slack``, ``dur`` (seconds), ``event_lr``,
+        and ``selected`` on the epoch ``select`` returned.
+    loss_curve_ : list of float
+        ``train_loss`` of each epoch.
+    multipliers_ : pandas.Series or None
+        The final multiplier of each constraint row (Lagrangian algorithms).
     group_encoder_ : fairsk.groups.GroupEncoder or None
         Maps ``sensitive_features`` to group codes (intersections of several
         columns, small groups merged per ``min_group_size``); ``None`` when fit
@@ -846,7 +638,6 @@ classes_ : numpy.ndarray of shape (2,)
 
 
 def fill_doc(cls):
-    """Insert the shared parameter and attribute docs into ``cls.__doc__``."""
-    cls.__doc__ = cls.__doc__.replace("%(common_parameters)s", _COMMON_PARAMETERS)
-    cls.__doc__ = cls.__doc__.replace("%(common_attributes)s", _COMMON_ATTRIBUTES)
+    """Insert the shared attribute docs into ``cls.__doc__``."""
+    cls.__doc__ = cls.__doc__.replace("%(attributes)s", ATTRIBUTES_DOC)
     return cls

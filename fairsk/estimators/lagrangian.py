@@ -2,40 +2,14 @@
 
 from __future__ import annotations
 
-from numbers import Real
-
-from sklearn.utils._param_validation import Interval, StrOptions
-
 from ..algorithms import SSLALM
-from ..algorithms.dual import DUAL_UPDATES, DualUpdate
-from .base import BaseFairClassifier, fill_doc
+from .base import BaseFairClassifier, classifier_for, fill_doc
 
 __all__ = ["ALMClassifier", "SSLALMClassifier"]
 
-_LAGRANGIAN_PARAMS = {
-    "dual_lr": [Interval(Real, 0, None, closed="neither")],
-    "penalty": [Interval(Real, 0, None, closed="left")],
-    "multiplier_max": [Interval(Real, 0, None, closed="neither")],
-    "dual_update": [StrOptions(set(DUAL_UPDATES)), DualUpdate],
-}
 
-_DUAL_UPDATE_DOC = """dual_update : str or DualUpdate, default="ascent"
-        How the multipliers move (:mod:`fairsk.algorithms.dual`): ``"ascent"``
-        (the rule above), ``"momentum"`` (heavy ball), ``"augmented"``
-        (Rockafellar's augmented Lagrangian of the inequalities, no slack),
-        ``"ialm"`` (increasing penalty), ``"nupi"`` (PI-controlled multipliers) or
-        ``"pbm"`` (penalty-barrier multipliers), or a rule object for its own
-        hyperparameters, e.g. ``NuPI(proportional=1.0)`` (grid-searchable as
-        ``dual_update__proportional``). A rule's ``dual_lr``, ``penalty`` and
-        ``multiplier_max`` left at ``None`` take this classifier's."""
-
-
-def _fill_dual_doc(cls):
-    cls.__doc__ = cls.__doc__.replace("%(dual_update)s", _DUAL_UPDATE_DOC)
-    return fill_doc(cls)
-
-
-@_fill_dual_doc
+@fill_doc
+@classifier_for(SSLALM)
 class SSLALMClassifier(BaseFairClassifier):
     r"""MLP classifier trained by the stochastic smoothed linearized ALM (SSL-ALM).
 
@@ -48,22 +22,11 @@ class SSLALMClassifier(BaseFairClassifier):
 
     Parameters
     ----------
-    %(common_parameters)s
-    dual_lr : float, default=0.05
-        :math:`\eta`, the multiplier step.
-    penalty : float, default=1.0
-        :math:`\rho`, the augmented-Lagrangian penalty.
-    smoothing : float, default=2.0
-        :math:`\mu`, weight of the proximal pull towards the anchor.
-    anchor_rate : float, default=0.5
-        :math:`\beta`, how fast the anchor follows the iterate.
-    multiplier_max : float, default=10.0
-        :math:`\lambda_{\max}`: a multiplier reaching it is reset to 0.
-    %(dual_update)s
+    %(parameters)s
 
     Attributes
     ----------
-    %(common_attributes)s
+    %(attributes)s
 
     See Also
     --------
@@ -95,87 +58,9 @@ class SSLALMClassifier(BaseFairClassifier):
     2
     """
 
-    _algorithm = SSLALM
-    _parameter_constraints = {
-        **BaseFairClassifier._parameter_constraints,
-        **_LAGRANGIAN_PARAMS,
-        "smoothing": [Interval(Real, 0, None, closed="left")],
-        "anchor_rate": [Interval(Real, 0, 1, closed="right")],
-    }
 
-    def __init__(
-        self,
-        *,
-        constraint="loss_gap",
-        bound=0.005,
-        pairing="auto",
-        min_group_size=None,
-        confidence=0.9,
-        validation_fraction=None,
-        select="last",
-        dual_lr=0.05,
-        penalty=1.0,
-        smoothing=2.0,
-        anchor_rate=0.5,
-        multiplier_max=10.0,
-        dual_update="ascent",
-        hidden_layer_sizes=(64, 32),
-        activation="relu",
-        alpha=3e-3,
-        lr=0.05,
-        lr_schedule="cosine",
-        max_epochs=20,
-        batch_size=64,
-        constraint_batch_size=None,
-        average=0.5,
-        device="auto",
-        random_state=None,
-        warm_start=False,
-        callbacks=None,
-        verbose=0,
-    ):
-        super().__init__(
-            constraint=constraint,
-            bound=bound,
-            pairing=pairing,
-            min_group_size=min_group_size,
-            confidence=confidence,
-            validation_fraction=validation_fraction,
-            select=select,
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            alpha=alpha,
-            lr=lr,
-            lr_schedule=lr_schedule,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            constraint_batch_size=constraint_batch_size,
-            average=average,
-            device=device,
-            random_state=random_state,
-            warm_start=warm_start,
-            callbacks=callbacks,
-            verbose=verbose,
-        )
-        self.dual_lr = dual_lr
-        self.penalty = penalty
-        self.smoothing = smoothing
-        self.anchor_rate = anchor_rate
-        self.multiplier_max = multiplier_max
-        self.dual_update = dual_update
-
-    def _algorithm_params(self) -> dict:
-        return {
-            "dual_lr": self.dual_lr,
-            "penalty": self.penalty,
-            "smoothing": self.smoothing,
-            "anchor_rate": self.anchor_rate,
-            "multiplier_max": self.multiplier_max,
-            "dual_update": self.dual_update,
-        }
-
-
-@_fill_dual_doc
+@fill_doc
+@classifier_for(SSLALM, fixed={"smoothing": 0.0, "anchor_rate": 1.0})
 class ALMClassifier(BaseFairClassifier):
     r"""MLP classifier trained by the stochastic linearized ALM (no smoothing).
 
@@ -187,18 +72,11 @@ class ALMClassifier(BaseFairClassifier):
 
     Parameters
     ----------
-    %(common_parameters)s
-    dual_lr : float, default=0.05
-        :math:`\eta`, the multiplier step.
-    penalty : float, default=1.0
-        :math:`\rho`, the augmented-Lagrangian penalty.
-    multiplier_max : float, default=10.0
-        :math:`\lambda_{\max}`: a multiplier reaching it is reset to 0.
-    %(dual_update)s
+    %(parameters)s
 
     Attributes
     ----------
-    %(common_attributes)s
+    %(attributes)s
 
     See Also
     --------
@@ -222,76 +100,3 @@ class ALMClassifier(BaseFairClassifier):
     >>> clf.fit(X, y, sensitive_features=A).score(X, y) > 0.5
     True
     """
-
-    _algorithm = SSLALM
-    _parameter_constraints = {
-        **BaseFairClassifier._parameter_constraints,
-        **_LAGRANGIAN_PARAMS,
-    }
-
-    def __init__(
-        self,
-        *,
-        constraint="loss_gap",
-        bound=0.005,
-        pairing="auto",
-        min_group_size=None,
-        confidence=0.9,
-        validation_fraction=None,
-        select="last",
-        dual_lr=0.05,
-        penalty=1.0,
-        multiplier_max=10.0,
-        dual_update="ascent",
-        hidden_layer_sizes=(64, 32),
-        activation="relu",
-        alpha=3e-3,
-        lr=0.05,
-        lr_schedule="cosine",
-        max_epochs=20,
-        batch_size=64,
-        constraint_batch_size=None,
-        average=0.5,
-        device="auto",
-        random_state=None,
-        warm_start=False,
-        callbacks=None,
-        verbose=0,
-    ):
-        super().__init__(
-            constraint=constraint,
-            bound=bound,
-            pairing=pairing,
-            min_group_size=min_group_size,
-            confidence=confidence,
-            validation_fraction=validation_fraction,
-            select=select,
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            alpha=alpha,
-            lr=lr,
-            lr_schedule=lr_schedule,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            constraint_batch_size=constraint_batch_size,
-            average=average,
-            device=device,
-            random_state=random_state,
-            warm_start=warm_start,
-            callbacks=callbacks,
-            verbose=verbose,
-        )
-        self.dual_lr = dual_lr
-        self.penalty = penalty
-        self.multiplier_max = multiplier_max
-        self.dual_update = dual_update
-
-    def _algorithm_params(self) -> dict:
-        return {
-            "dual_lr": self.dual_lr,
-            "penalty": self.penalty,
-            "smoothing": 0.0,
-            "anchor_rate": 1.0,
-            "multiplier_max": self.multiplier_max,
-            "dual_update": self.dual_update,
-        }

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from ..algorithms import GradientDescent
-from .base import BaseFairClassifier, fill_doc
+from .base import BaseFairClassifier, classifier_for, fill_doc
 
 __all__ = ["UnconstrainedClassifier"]
 
 
 @fill_doc
+@classifier_for(GradientDescent)
 class UnconstrainedClassifier(BaseFairClassifier):
     r"""MLP classifier trained by plain SGD on the cross-entropy.
 
@@ -20,11 +21,11 @@ class UnconstrainedClassifier(BaseFairClassifier):
 
     Parameters
     ----------
-    %(common_parameters)s
+    %(parameters)s
 
     Attributes
     ----------
-    %(common_attributes)s
+    %(attributes)s
 
     See Also
     --------
@@ -42,5 +43,4 @@ class UnconstrainedClassifier(BaseFairClassifier):
     (['no', 'yes'], True)
     """
 
-    _algorithm = GradientDescent
     _requires_groups = False

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from ._common import make_data
+from ..common import make_synthetic
 
 
 @pytest.fixture
 def data():
     """``(X, y, A)``: 240 rows, 3 features, groups "a" / "b", binary labels."""
-    return make_data()
+    return make_synthetic()

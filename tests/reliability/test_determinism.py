@@ -24,7 +24,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from fairsk import SSLALMClassifier, StochasticGhostClassifier
 from fairsk.scorers import loss_gap_scorer
 
-from ._common import CLASSIFIERS, TINY, make_data
+from ..common import CLASSIFIERS, TINY, make_synthetic
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -34,7 +34,7 @@ PARAMS = {**TINY, "constraint": "equalized_odds", "bound": 0.1}
 
 @pytest.fixture(scope="module")
 def data3():
-    return make_data(n=240, seed=1, groups=("a", "b", "c"), p=[0.5, 0.3, 0.2])
+    return make_synthetic(n=240, seed=1, groups=("a", "b", "c"), p=[0.5, 0.3, 0.2])
 
 
 def _history(clf) -> list[dict]:

@@ -4,7 +4,7 @@
   finite epoch's weights and warns (ConvergenceWarning) naming what diverged and at
   which epoch; ``history_`` records ``diverged``.
 - A bound the returned model misses on the training set by more than
-  :func:`fairsk.engine.violation_tolerance` ends with a ConvergenceWarning that
+  :func:`fairsk.callbacks.violation_tolerance` ends with a ConvergenceWarning that
   reports the final violation, which ``history_`` shows; the model stays finite.
 - Multipliers never leave the range their safeguard allows.
 """
@@ -25,6 +25,7 @@ from fairsk import (
     UnconstrainedClassifier,
 )
 from fairsk.algorithms.dual import DUAL_UPDATES
+from fairsk.callbacks import VIOLATION_ATOL, violation_tolerance
 from fairsk.constraints import (
     Constraint,
     Quantity,
@@ -32,9 +33,8 @@ from fairsk.constraints import (
     hard_positive,
     positive_score,
 )
-from fairsk.engine import VIOLATION_ATOL, violation_tolerance
 
-from ._common import CLASSIFIERS, TINY, make_data
+from ..common import CLASSIFIERS, TINY, make_synthetic
 
 CONSTRAINED = [c for c in CLASSIFIERS if c is not UnconstrainedClassifier]
 SIX = {**TINY, "max_epochs": 6}
@@ -97,7 +97,7 @@ def fault():
 DIVERGED_KEYS = {
     "SSLALMClassifier": {"multipliers", "slack", "train_constraints"},
     "ALMClassifier": {"multipliers", "slack", "train_constraints"},
-    "PenaltyClassifier": {"objective", "train_loss"},
+    "PenaltyClassifier": {"weights", "train_loss"},
     "SwitchingSubgradientClassifier": {"train_constraints"},
     "StochasticGhostClassifier": {"train_constraints"},
 }
@@ -105,7 +105,7 @@ DIVERGED_KEYS = {
 
 @pytest.mark.parametrize("cls", CONSTRAINED, ids=_ids)
 def test_nan_constraint_estimate_stops_and_restores(cls, fault):
-    X, y, A = make_data()
+    X, y, A = make_synthetic()
     with pytest.warns(ConvergenceWarning, match="Training diverged at epoch 3: ") as w:
         clf = cls(**SIX, constraint=FAULTY, callbacks=[_ArmAfter(2)]).fit(
             X, y, sensitive_features=A
@@ -132,7 +132,7 @@ def test_nan_constraint_estimate_stops_and_restores(cls, fault):
     "cls", [c for c in CLASSIFIERS if c is not StochasticGhostClassifier], ids=_ids
 )
 def test_huge_step_diverges_cleanly(cls):
-    X, y, A = make_data()
+    X, y, A = make_synthetic()
     with pytest.warns(ConvergenceWarning, match=r"Training diverged at epoch \d: .*"):
         clf = cls(**{**SIX, "lr": 1e6}).fit(X, y, sensitive_features=A)
     assert clf.history_[-1, "diverged"] is True
@@ -141,7 +141,7 @@ def test_huge_step_diverges_cleanly(cls):
 
 
 def test_ghost_rejects_a_step_its_recursion_cannot_take():
-    X, y, A = make_data()
+    X, y, A = make_synthetic()
     clf = StochasticGhostClassifier(**{**SIX, "lr": 1e6})
     with pytest.raises(ValueError, match=r"lr \* step_decay < 1"):
         clf.fit(X, y, sensitive_features=A)
@@ -150,7 +150,7 @@ def test_ghost_rejects_a_step_its_recursion_cannot_take():
 def test_overflowing_features_diverge_at_epoch_one(data):
     X, y, A = data
     with pytest.warns(
-        ConvergenceWarning, match=r"Training diverged at epoch 1: .*objective"
+        ConvergenceWarning, match=r"Training diverged at epoch 1: .*weights"
     ):
         clf = SSLALMClassifier(**SIX).fit(X * 1e20, y, sensitive_features=A)
     # Nothing finite was learnt: the initial weights come back, finite.
@@ -177,7 +177,7 @@ IMPOSSIBLE = [
 @pytest.mark.parametrize("params", IMPOSSIBLE)
 @pytest.mark.parametrize("cls", CONSTRAINED, ids=_ids)
 def test_impossible_bound_warns_with_the_final_violation(cls, params):
-    X, y, A = make_data()
+    X, y, A = make_synthetic()
     with pytest.warns(ConvergenceWarning, match="misses its bound") as w:
         clf = cls(**SIX, **params).fit(X, y, sensitive_features=A)
     message = next(str(r.message) for r in w if "misses its bound" in str(r.message))
@@ -199,7 +199,7 @@ def test_impossible_bound_warns_with_the_final_violation(cls, params):
 
 
 def test_no_warning_when_the_bound_is_met():
-    X, y, A = make_data(n=400, seed=1)
+    X, y, A = make_synthetic(n=400, seed=1)
     for params in (
         {"bound": 0.005, "max_epochs": 30},
         {"constraint": "demographic_parity", "bound": 0.05, "max_epochs": 20},
@@ -240,7 +240,7 @@ def test_tolerance_rule():
 @pytest.mark.parametrize("rule", sorted(DUAL_UPDATES))
 @pytest.mark.parametrize("dual_lr", [0.5, 1e30])
 def test_multipliers_stay_within_their_safeguard(rule, dual_lr):
-    X, y, A = make_data()
+    X, y, A = make_synthetic()
     if rule == "pbm" and dual_lr > 1:
         with pytest.raises(ValueError, match=r"dual_lr \(gamma\) must be in \(0, 1\]"):
             SSLALMClassifier(**SIX, dual_update=rule, dual_lr=dual_lr).fit(

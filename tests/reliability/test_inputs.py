@@ -30,9 +30,9 @@ from fairsk import (
     UnconstrainedClassifier,
 )
 from fairsk.datasets import TabularEncoder
-from fairsk.estimators import base as estimator_base
+from fairsk.estimators import inputs as estimator_inputs
 
-from ._common import CLASSIFIERS, TINY, make_data
+from ..common import CLASSIFIERS, TINY, make_synthetic
 
 
 def _set(arr, index, value):
@@ -207,7 +207,7 @@ FIT_CASES = [
     [pytest.param(f, e, m, id=name) for name, f, e, m in FIT_CASES],
 )
 def test_bad_fit_input_gets_a_precise_error(case, error, match):
-    params, X, y, A, w = case(*make_data())
+    params, X, y, A, w = case(*make_synthetic())
     clf = SSLALMClassifier(**{**TINY, **params})
     with pytest.raises(error, match=match):
         clf.fit(X, y, sensitive_features=A, sample_weight=w)
@@ -241,7 +241,7 @@ def test_every_classifier_rejects_the_basic_faults(cls, data):
 # -- prediction-time input ------------------------------------------------------------
 @pytest.fixture(scope="module")
 def fitted_on_frame():
-    X, y, A = make_data()
+    X, y, A = make_synthetic()
     frame = pd.DataFrame(X, columns=["f0", "f1", "f2"])
     return SSLALMClassifier(**TINY).fit(frame, y, sensitive_features=A), frame, y, A
 
@@ -330,7 +330,7 @@ FEASIBILITY_CASES = [
     [pytest.param(f, e, m, id=name) for name, f, e, m in FEASIBILITY_CASES],
 )
 def test_bad_feasibility_report_input(case, error, match):
-    X, y, A = make_data()
+    X, y, A = make_synthetic()
     clf = SSLALMClassifier(**{**TINY, "max_epochs": 1}).fit(X, y, sensitive_features=A)
     X, y, A, w = case(X, y, A)
     with pytest.raises(error, match=match):
@@ -381,7 +381,7 @@ def test_sparse_X_above_the_limit_is_an_error():
 def test_sparse_limit_applies_to_prediction(data, monkeypatch):
     X, y, A = data
     clf = SSLALMClassifier(**{**TINY, "max_epochs": 1}).fit(X, y, sensitive_features=A)
-    monkeypatch.setattr(estimator_base, "MAX_DENSE_ELEMENTS", 3 * 100)
+    monkeypatch.setattr(estimator_inputs, "MAX_DENSE_ELEMENTS", 3 * 100)
     with pytest.warns(DataConversionWarning):
         clf.predict(sp.csr_array(X[:100]))  # exactly at the limit: densified
     for method in ("predict", "predict_proba", "decision_function"):

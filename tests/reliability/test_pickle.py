@@ -23,12 +23,12 @@ from fairsk._version import __version__
 from fairsk.estimators import base as estimator_base
 from fairsk.estimators.base import IncompatibleVersionError
 
-from ._common import CLASSIFIERS, TINY, make_data
+from ..common import CLASSIFIERS, TINY, make_synthetic
 
 
 @pytest.fixture(scope="module")
 def fitted():
-    X, y, A = make_data()
+    X, y, A = make_synthetic()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # 3 epochs: the bound is not met
         clf = SSLALMClassifier(**TINY).fit(X, y, sensitive_features=A)
@@ -37,7 +37,7 @@ def fitted():
 
 @pytest.mark.parametrize("cls", CLASSIFIERS, ids=lambda c: c.__name__)
 def test_round_trip(cls):
-    X, y, A = make_data()
+    X, y, A = make_synthetic()
     clf = cls(**TINY).fit(X, y, sensitive_features=A)
     back = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(back.predict_proba(X), clf.predict_proba(X))

@@ -68,7 +68,7 @@ from sklearn.metrics import log_loss, zero_one_loss
 from fairsk import SSLALMClassifier
 from fairsk.constraints import CONSTRAINTS, STATISTICS
 
-from ._common import CLASSIFIERS
+from ..common import CLASSIFIERS
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

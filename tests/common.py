@@ -1,4 +1,9 @@
-"""Constants and data shared by the reliability suite (imported by its modules)."""
+"""What every test module shares: the list of classifiers, tiny settings, toy data.
+
+One home for each: the contract tests (sklearn's checks, reliability, routing,
+docs) run over :data:`CLASSIFIERS`, and synthetic data comes from
+:func:`make_synthetic` (named so: it is made up, for testing mechanics).
+"""
 
 from __future__ import annotations
 
@@ -24,8 +29,9 @@ TINY = {
 }
 
 
-def make_data(n: int = 240, seed: int = 0, groups=("a", "b"), p=None):
-    """Three features; the label depends on the first one and on the group."""
+def make_synthetic(n: int = 240, seed: int = 0, groups=("a", "b"), p=None):
+    """Synthetic ``(X, y, A)``: three features; the label depends on the first
+    one and on the group (the first group is favoured)."""
     rng = np.random.default_rng(seed)
     A = rng.choice(np.array(groups, dtype=object), size=n, p=p)
     X = rng.normal(size=(n, 3))
