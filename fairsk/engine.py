@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import inspect
+import threading
 import warnings
 
 import numpy as np
@@ -129,6 +131,19 @@ def resolve_device(device) -> torch.device:
     if dev.type == "mps" and not torch.backends.mps.is_available():
         raise ValueError(f"device={device!r} was requested but MPS is not available.")
     return dev
+
+
+#: Serialises the sections that seed torch's global generator (modules that cannot
+#: take a generator of their own; see :meth:`FairNet.initialize_module`).
+_GLOBAL_RNG_LOCK = threading.Lock()
+
+
+def _takes_generator(module_cls) -> bool:
+    """Whether ``module_cls(..., generator=...)`` is accepted (fairsk's MLP)."""
+    try:
+        return "generator" in inspect.signature(module_cls).parameters
+    except (TypeError, ValueError):  # no introspectable signature
+        return False
 
 
 def _reacts_to_batches(cb: Callback) -> bool:
@@ -265,10 +280,27 @@ class FairNet(NeuralNet):
         ]
 
     def initialize_module(self):
-        """Build the network (seeded) and the update rule's state module."""
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.seed)
-            super().initialize_module()
+        """Build the network (seeded) and the update rule's state module.
+
+        A module class that takes a ``generator`` argument (fairsk's
+        :class:`~fairsk.nets.MLP`) draws its initial weights from a
+        ``torch.Generator`` of this fit, seeded with ``seed``: fits running side by
+        side in threads (``GridSearchCV`` under joblib's threading backend) cannot
+        take each other's draws, and torch's global generator is not touched. Any
+        other module (a user's, or an instance) is built while torch's global
+        generator is seeded with ``seed`` and restored afterwards; that section
+        holds a process-wide lock, so that fairsk fits in threads never
+        interleave there, but a user's own code drawing from the global generator
+        in another thread at that moment would still change the initialisation.
+        """
+        if isinstance(self.module, type) and _takes_generator(self.module):
+            generator = torch.Generator().manual_seed(self.seed)
+            kwargs = {**self.get_params_for("module"), "generator": generator}
+            self.module_ = self.initialized_instance(self.module, kwargs)
+        else:
+            with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=[]):
+                torch.manual_seed(self.seed)
+                super().initialize_module()
         shapes = [p.shape for p in self.module_.parameters()]
         self.algorithm_ = self.algorithm(
             self.n_constraints, shapes, **(self.algorithm_params or {})
