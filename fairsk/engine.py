@@ -32,6 +32,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PrintLog
 from torch import nn
 
+from .exceptions import FitInterruptedWarning
 from .problem import BLOCK_STEPS, FairProblem
 from .sampling import TrainingData
 
@@ -333,6 +334,7 @@ class FairNet(NeuralNet):
         """
         data: TrainingData = X
         self.check_training_readiness()
+        self.interrupted_ = False
         if epochs is None:
             epochs = self.max_epochs
             if epoch_mode == "total":
@@ -353,20 +355,22 @@ class FairNet(NeuralNet):
         self._per_batch = per_batch
         epoch_kwargs = {"dataset_train": data, "dataset_valid": valid}
         self._valid, self._best = valid, None
-        if epoch_mode == "more":  # a warm start averages its own epochs afresh
-            algo.n_averaged.zero_()
-        self._average_after = (
-            np.inf
-            if self.average is None
-            else self.average * (len(self.history) + epochs)
-        )
-        if self.confidence is not None and data.compiled is not None:
-            self._update_margins(problem, problem.evaluate())
-        self._last_good = self._snapshot()
-        first, total = len(self.history), len(self.history) + epochs
-        if epoch_mode == "more":  # a warm start schedules its own epochs
-            first, total = 0, epochs
+        self._last_good, self._finished = None, len(self.history)
+        self._epochs_to = len(self.history) + epochs
         try:
+            if epoch_mode == "more":  # a warm start averages its own epochs afresh
+                algo.n_averaged.zero_()
+            self._average_after = (
+                np.inf
+                if self.average is None
+                else self.average * (len(self.history) + epochs)
+            )
+            if self.confidence is not None and data.compiled is not None:
+                self._update_margins(problem, problem.evaluate())
+            self._last_good = self._snapshot()
+            first, total = len(self.history), len(self.history) + epochs
+            if epoch_mode == "more":  # a warm start schedules its own epochs
+                first, total = 0, epochs
             for e in range(epochs):
                 self._schedule_lr(first + e, total)
                 self.notify("on_epoch_begin", **epoch_kwargs)
@@ -374,12 +378,53 @@ class FairNet(NeuralNet):
                 algo.rng_state = gen.get_state().to(algo.n_steps.device)
                 if not self.record_epoch(problem):
                     break
+                self._finished = len(self.history)
                 self.notify("on_epoch_end", **epoch_kwargs)
             self._finish(algo)
+        except KeyboardInterrupt:
+            self._record_interrupt()
+            raise  # skorch's partial_fit stops training there and returns
         finally:
             algo.unbind()
             self._last_good = self._valid = self._best = None
         return self
+
+    def _record_interrupt(self) -> None:
+        """Mark a fit stopped by KeyboardInterrupt; return the last finished epoch.
+
+        skorch's ``partial_fit`` swallows the interrupt and returns, so the net
+        would otherwise look fully trained. The weights, update-rule state and
+        optimizer state of the last epoch that finished are put back (a
+        half-run epoch's weights are described by no history row); weight
+        averaging, ``select="feasible"`` and :meth:`check_bounds` belong to a
+        finished fit and are skipped. The last history row (the epoch it
+        stopped in) gets ``"interrupted": True``, ``interrupted_`` is set and a
+        :class:`~fairsk.exceptions.FitInterruptedWarning` says what was returned.
+        """
+        self.interrupted_ = True
+        if self._last_good is not None:
+            self._restore(self._last_good)
+        if not len(self.history):
+            self.history.new_epoch()
+        self.history.record("interrupted", True)
+        finished, stopped = self._finished, self.history[-1, "epoch"]
+        returned = (
+            f"the weights of epoch {finished}, the last that finished"
+            if finished
+            else "no epoch finished, so the initial, untrained weights"
+        )
+        warnings.warn(
+            f"Training was interrupted (KeyboardInterrupt) in epoch {stopped} of "
+            f"{self._epochs_to}: fit stopped and returns {returned} (weight "
+            "averaging, select='feasible' and the bound check not applied). The "
+            "model is not fully trained: interrupted_ is True and history_ ends "
+            "with 'interrupted': True. Refit, or checkpoint every epoch and "
+            "resume with LoadInitState (see the callbacks parameter).",
+            FitInterruptedWarning,
+            # _record_interrupt < fit_loop < partial_fit < the estimator's _fit
+            # < fit < the caller.
+            stacklevel=6,
+        )
 
     def _finish(self, algo) -> None:
         """Put the returned weights in place: the selected, averaged or last ones."""

@@ -286,7 +286,16 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
         self.net_.partial_fit(
             data, epoch_mode="more" if incremental else "total", valid=valid_data
         )
-        self.n_iter_ = len(self.net_.history)
+        history = self.net_.history
+        # A KeyboardInterrupt stops training and returns (skorch); the engine
+        # then returns the last finished epoch's model and warns. n_iter_ counts
+        # finished epochs: the last row may be the epoch the interrupt cut short
+        # (every finished epoch records its train_loss, or diverged).
+        self.interrupted_ = bool(self.net_.interrupted_)
+        cut_short = self.interrupted_ and not (
+            "train_loss" in history[-1] or history[-1].get("diverged")
+        )
+        self.n_iter_ = len(history) - int(cut_short)
         selected = [i for i, h in enumerate(self.net_.history) if h.get("selected")]
         self.best_epoch_ = selected[-1] + 1 if selected else None
         self.validation_report_ = None
@@ -800,6 +809,9 @@ constraint : str, Constraint or list of them, default="loss_gap"
         E.g. ``EarlyStopping(monitor="train_loss")``, ``ProgressBar()``,
         ``Checkpoint(f_algorithm="algorithm.pt", monitor=None)``,
         ``LRScheduler(...)``; they see the engine (``net_``) as skorch's net.
+        A KeyboardInterrupt (Ctrl-C, or raised by a callback) stops training
+        and ``fit`` returns, as in skorch, with the last finished epoch's model,
+        a :class:`~fairsk.FitInterruptedWarning` and ``interrupted_ = True``.
         To resume an interrupted fit, checkpoint every epoch with
         ``cp = Checkpoint(monitor=None, f_algorithm="algorithm.pt", dirname=d)``
         (``f_algorithm`` saves the update rule's state: multipliers, anchors,
@@ -835,7 +847,13 @@ classes_ : numpy.ndarray of shape (2,)
         columns, small groups merged per ``min_group_size``); ``None`` when fit
         had no groups.
     n_iter_ : int
-        Epochs trained.
+        Epochs trained (that finished, when the fit was interrupted).
+    interrupted_ : bool
+        True when a KeyboardInterrupt (Ctrl-C) stopped training: ``fit``
+        returned, with a :class:`~fairsk.FitInterruptedWarning`, the weights of
+        the last finished epoch (its last iterate: weight averaging and
+        ``select="feasible"`` not applied), and the last row of ``history_``
+        records ``"interrupted": True``. False after a fit that ran to the end.
     compiled_constraints_ : fairsk.constraints.CompiledConstraints or None
         The constraints compiled against the training groups.
     validation_report_ : pandas.DataFrame or None

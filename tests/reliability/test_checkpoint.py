@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from skorch.callbacks import Callback, Checkpoint, LoadInitState
 
-from fairsk import SSLALMClassifier
+from fairsk import FitInterruptedWarning, SSLALMClassifier
 from fairsk.benchmark import io as bench_io
 from fairsk.benchmark.io import RunStore, atomic_write
 
@@ -53,10 +53,15 @@ def _checkpoint(folder):
 
 def _interrupt_and_resume(cls, params, stopper, folder, X, y, A):
     part = cls(**params, callbacks=[_checkpoint(folder), stopper])
-    part.fit(X, y, sensitive_features=A)  # skorch turns the interrupt into a return
+    with pytest.warns(FitInterruptedWarning):  # the interrupt stops fit, which returns
+        part.fit(X, y, sensitive_features=A)
+    assert part.interrupted_
     cp = _checkpoint(folder)
     resumed = cls(**params, callbacks=[cp, LoadInitState(cp)])
-    return part, resumed.fit(X, y, sensitive_features=A)
+    resumed.fit(X, y, sensitive_features=A)
+    assert not resumed.interrupted_
+    assert not any(row.get("interrupted") for row in resumed.history_)
+    return part, resumed
 
 
 @pytest.mark.parametrize("cls", CLASSIFIERS, ids=lambda c: c.__name__)
@@ -114,13 +119,15 @@ def test_resume_variants(params, stopper, tmp_path):
 def test_resume_twice(tmp_path):
     X, y, A = make_data()
     full = SSLALMClassifier(**SIX).fit(X, y, sensitive_features=A)
-    SSLALMClassifier(**SIX, callbacks=[_checkpoint(tmp_path), StopAtEpochEnd(2)]).fit(
-        X, y, sensitive_features=A
-    )
+    with pytest.warns(FitInterruptedWarning):
+        SSLALMClassifier(
+            **SIX, callbacks=[_checkpoint(tmp_path), StopAtEpochEnd(2)]
+        ).fit(X, y, sensitive_features=A)
     cp = _checkpoint(tmp_path)
-    SSLALMClassifier(**SIX, callbacks=[cp, LoadInitState(cp), StopAtEpochEnd(4)]).fit(
-        X, y, sensitive_features=A
-    )
+    with pytest.warns(FitInterruptedWarning):
+        SSLALMClassifier(
+            **SIX, callbacks=[cp, LoadInitState(cp), StopAtEpochEnd(4)]
+        ).fit(X, y, sensitive_features=A)
     cp = _checkpoint(tmp_path)
     last = SSLALMClassifier(**SIX, callbacks=[cp, LoadInitState(cp)]).fit(
         X, y, sensitive_features=A
@@ -134,9 +141,10 @@ def test_without_f_algorithm_the_resume_differs(tmp_path):
     X, y, A = make_data()
     full = SSLALMClassifier(**SIX).fit(X, y, sensitive_features=A)
     plain = Checkpoint(monitor=None, dirname=str(tmp_path))
-    SSLALMClassifier(**SIX, callbacks=[plain, StopAtEpochEnd(4)]).fit(
-        X, y, sensitive_features=A
-    )
+    with pytest.warns(FitInterruptedWarning):
+        SSLALMClassifier(**SIX, callbacks=[plain, StopAtEpochEnd(4)]).fit(
+            X, y, sensitive_features=A
+        )
     plain = Checkpoint(monitor=None, dirname=str(tmp_path))
     resumed = SSLALMClassifier(**SIX, callbacks=[plain, LoadInitState(plain)]).fit(
         X, y, sensitive_features=A
