@@ -222,10 +222,14 @@ class FairProblem:
                 cols = torch.arange(self._n_cells * self.n_q)
                 cell, quantity = cols // self.n_q, cols % self.n_q
                 q_col = torch.as_tensor(self._q_col)[quantity]
+                # Row j of each cell's k draws reads K[:, col] / k: all k rows at
+                # once (no Python loop over k, which may be thousands).
+                j = torch.arange(self._k)
                 for d in range(n_draws):
-                    for j in range(self._k):
-                        rows = b + d * R + cell * self._k + j
-                        W[1 + d * m : 1 + (d + 1) * m, rows * nq + q_col] += K / self._k
+                    rows = b + d * R + cell[:, None] * self._k + j
+                    idx = (rows * nq + q_col[:, None]).reshape(-1)
+                    vals = (K / self._k).repeat_interleave(self._k, dim=1)
+                    W[1 + d * m : 1 + (d + 1) * m].index_add_(1, idx, vals)
             dev, dt = self.data.device, self.data.X.dtype
             self._step_maps[key] = (W.to(dev, dt), m, nq)
         W, m, nq = self._step_maps[key]

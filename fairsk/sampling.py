@@ -99,8 +99,10 @@ class TrainingData:
     compiled : CompiledConstraints or None
         Constraints compiled on these groups; ``None`` trains without constraints.
     constraint_batch_size : int or None
-        Rows per constraint sample, split evenly across the sampled cells;
-        ``None`` for data that is only evaluated (no sampler).
+        Rows per constraint sample, split evenly across the sampled cells and
+        capped at the number of training rows (as the objective minibatch is):
+        a larger sample draws the same rows again and would only cost memory
+        and time. ``None`` for data that is only evaluated (no sampler).
     device : torch.device
         Where the tensors live.
 
@@ -188,7 +190,8 @@ class TrainingData:
             self.cell = torch.as_tensor(cell, device=self.device)
             n_cells = len(compiled.cells)
             if constraint_batch_size is not None:  # None: evaluation data only
-                k = max(1, math.ceil(constraint_batch_size / n_cells))
+                rows = min(int(constraint_batch_size), self.n)
+                k = max(1, math.ceil(rows / n_cells))
                 self.sampler = CellSampler(self.cell, n_cells, k)
             if sample_weight is not None:
                 w = np.asarray(sample_weight, dtype=np.float64)

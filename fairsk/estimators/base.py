@@ -788,10 +788,11 @@ constraint : str, Constraint or list of them, default="loss_gap"
     max_epochs : int, default=20
         Passes of the objective minibatches over the training set.
     batch_size : int, default=64
-        Rows per objective minibatch.
+        Rows per objective minibatch, capped at the number of training rows.
     constraint_batch_size : int or None, default=None
         Rows per constraint sample, split evenly over the (group, label) cells the
-        constraints read; ``None`` uses ``batch_size``.
+        constraints read (drawn with replacement within each cell), capped at the
+        number of training rows; ``None`` uses ``batch_size``.
     average : float or None, default=0.5
         Return the average of the weights at the end of each epoch after this
         fraction of ``max_epochs`` (stochastic weight averaging, Izmailov et al.
