@@ -83,6 +83,15 @@ def _shared(array: np.ndarray, device: torch.device) -> torch.Tensor:
         return torch.as_tensor(array, device=device)
 
 
+def _relative(sample_weight) -> np.ndarray:
+    """``sample_weight`` times the power of two that puts its maximum in [0.5, 1)."""
+    w = np.asarray(sample_weight, dtype=np.float64)
+    top = float(w.max()) if w.size else 0.0
+    if not top > 0 or not np.isfinite(top):
+        return w
+    return np.ldexp(w, -np.frexp(top)[1])
+
+
 class TrainingData:
     """The training set as tensors on the training device.
 
@@ -171,7 +180,11 @@ class TrainingData:
         self.weight = None
         self.raw_weight = None
         if sample_weight is not None:
-            w = np.asarray(sample_weight, dtype=np.float64)
+            # Weights are relative: scale them by a power of two (exact, so the
+            # same weights at any scale give the same model bit for bit) to a
+            # largest weight in [0.5, 1), so that float32 sums and squares of
+            # weights of 1e36 (or 1e-36) neither overflow nor vanish.
+            w = _relative(sample_weight)
             self.raw_weight = _shared(w, self.device).to(torch.float32)
             self.weight = torch.as_tensor(w / w.mean(), dtype=torch.float32).to(
                 self.device
@@ -194,7 +207,7 @@ class TrainingData:
                 k = max(1, math.ceil(rows / n_cells))
                 self.sampler = CellSampler(self.cell, n_cells, k)
             if sample_weight is not None:
-                w = np.asarray(sample_weight, dtype=np.float64)
+                w = _relative(sample_weight)
                 mass = np.bincount(cell[cell >= 0], w[cell >= 0], minlength=n_cells)
                 size = np.bincount(cell[cell >= 0], minlength=n_cells)
                 scale = np.where(

@@ -58,6 +58,15 @@ PREDICT_CHUNK = 65536
 #: or text encoding) raises a ValueError instead of exhausting memory.
 MAX_DENSE_ELEMENTS = 10**8
 
+#: Largest float32, the dtype of training: a real hyperparameter above it
+#: (``lr``, ``alpha``, ``dual_lr``, ...) cannot enter a float32 operation.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+#: Largest bound: an epoch sums constraint values and the augmented terms square
+#: them, in float32; a bound of 1e18 keeps both finite (a larger bound on a rate,
+#: a loss in nats or a ratio constrains nothing anyway).
+MAX_BOUND = 1e18
+
 
 class IncompatibleVersionError(ValueError):
     """A pickled fairsk estimator was made by another major.minor version.
@@ -211,6 +220,13 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
     def fit(self, X, y, sensitive_features=None, sample_weight=None):
         """Train the network under the fairness constraints.
 
+        A fit either returns the fitted estimator or raises and leaves it
+        unfitted: every fitted attribute is removed, including a previous fit's
+        model (also with ``warm_start``, whose network a failure may leave half
+        updated), so that ``predict`` raises NotFittedError instead of answering
+        with a half-built or stale model. A KeyboardInterrupt while training is
+        not a failure: training stops and fit returns (see ``interrupted_``).
+
         Parameters
         ----------
         X : array-like, DataFrame or sparse matrix of shape (n_samples, n_features)
@@ -226,15 +242,48 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
             classifiers. Requested by default for metadata routing.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights for the objective and the group statistics.
+            Only their ratios matter: the same weights at any scale (1e-36 or
+            1e36) train the same model.
 
         Returns
         -------
         self : object
             The fitted classifier.
         """
-        self._validate_params()
-        with torch_threads(self._n_threads):
-            return self._fit(X, y, sensitive_features, sample_weight)
+        try:
+            self._validate_params()
+            self._check_float32_range()
+            with torch_threads(self._n_threads):
+                return self._fit(X, y, sensitive_features, sample_weight)
+        except BaseException:
+            self._forget_fit()
+            raise
+
+    def _forget_fit(self) -> None:
+        """Remove every fitted attribute (names ending in ``_``): unfitted again."""
+        for name in [k for k in vars(self) if k.endswith("_") and k[0] != "_"]:
+            delattr(self, name)
+
+    def _check_float32_range(self) -> None:
+        """Reject a real hyperparameter that float32, training's dtype, cannot hold.
+
+        ``_parameter_constraints`` admits any finite real for ``lr``,
+        ``alpha``, ``dual_lr``, ...; above :data:`FLOAT32_MAX` torch fails deep
+        inside the first step ("value cannot be converted"). Bounds are checked
+        against :data:`MAX_BOUND` when the constraints are compiled.
+        """
+        for name, rules in self._parameter_constraints.items():
+            value = getattr(self, name, None)
+            real = any(isinstance(r, Interval) and r.type is Real for r in rules)
+            if not real or name == "bound" or not isinstance(value, Real):
+                continue
+            if abs(float(value)) > FLOAT32_MAX:
+                raise ValueError(
+                    f"{name}={float(value):.3g} is larger than float32 can hold "
+                    f"({FLOAT32_MAX:.2g}), the dtype {type(self).__name__} trains "
+                    f"in; choose {name} at most {FLOAT32_MAX:.2g} (a sensible "
+                    "value is many orders of magnitude smaller)."
+                )
 
     def _fit(self, X, y, sensitive_features, sample_weight):
         incremental = bool(self.warm_start) and hasattr(self, "net_")
@@ -475,6 +524,15 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
             )
         constraints = make_constraints(self.constraint, self.bound, self.pairing)
         compiled = compile_constraints(constraints, mass, names)
+        for con in compiled.constraints:
+            if con.bound > MAX_BOUND:
+                raise ValueError(
+                    f"The bound of {con.name!r} is {con.bound:.3g}; "
+                    f"{type(self).__name__} trains in float32 and accepts bounds "
+                    f"of at most {MAX_BOUND:.0e} (MAX_BOUND), whose sums and "
+                    "squares over an epoch stay finite. A bound this large "
+                    "constrains nothing: use UnconstrainedClassifier instead."
+                )
         if incremental and compiled.n_constraints != self.net_.n_constraints:
             raise ValueError(
                 "warm_start fit produced a different number of constraint rows "
@@ -735,7 +793,9 @@ constraint : str, Constraint or list of them, default="loss_gap"
         predictions forward, a sigmoid's gradient backward, the straight-through
         estimator) or a :class:`~fairsk.Constraint`.
     bound : float or list of float, default=0.005
-        :math:`\\delta` of each constraint whose own bound is unset.
+        :math:`\\delta` of each constraint whose own bound is unset; at most
+        1e18 (``MAX_BOUND``: training runs in float32). Every other real
+        hyperparameter is at most float32's largest value, 3.4e38.
     pairing : {"auto", "one_vs_mean", "one_vs_each"}, default="auto"
         Compare every pair of groups, or each group with the population;
         ``"auto"`` pairs two groups directly and uses ``"one_vs_mean"`` for more.
