@@ -13,7 +13,11 @@ True
 
 from __future__ import annotations
 
-__all__ = ["FitInterruptedWarning"]
+__all__ = [
+    "FitInterruptedWarning",
+    "MissingSensitiveFeaturesError",
+    "SmallGroupWarning",
+]
 
 
 class FitInterruptedWarning(UserWarning):
@@ -37,4 +41,40 @@ class FitInterruptedWarning(UserWarning):
     ...     except FitInterruptedWarning as w:
     ...         print(type(w).__name__)
     FitInterruptedWarning
+    """
+
+
+class SmallGroupWarning(UserWarning):
+    r"""A group is too small to estimate its constraint statistics.
+
+    Raised by ``fit`` when a (group, label) cell that the constraints read has
+    fewer than ``MIN_CELL_SAMPLES`` training samples: the group's statistic (a
+    loss, a rate) is then estimated from a handful of rows, with a standard
+    error of the order of :math:`1/\sqrt{n}`, so a bound enforced on it means
+    little on new data. The message names the group, its size and the remedy
+    (merge it with ``min_group_size``, or collect more of its samples).
+
+    Examples
+    --------
+    >>> issubclass(SmallGroupWarning, UserWarning)
+    True
+    """
+
+
+class MissingSensitiveFeaturesError(BaseException):
+    """A fairness scorer was called without ``sensitive_features``.
+
+    scikit-learn hands a scorer ``sensitive_features`` only with metadata
+    routing on (``sklearn.set_config(enable_metadata_routing=True)``) and when
+    ``fit`` received them. A search turns any ``Exception`` a scorer raises
+    into a NaN score (``error_score=np.nan``) and then ranks the all-NaN
+    candidates anyway, picking the first: a scoring mistake would pass for a
+    model selection. This error therefore derives from :class:`BaseException`,
+    as ``KeyboardInterrupt`` and pytest's outcomes do, so that it stops the
+    search. Catch it by name.
+
+    Examples
+    --------
+    >>> issubclass(MissingSensitiveFeaturesError, Exception)
+    False
     """

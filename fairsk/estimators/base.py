@@ -41,6 +41,7 @@ from ..constraints import (
     make_constraints,
 )
 from ..engine import FairNet, resolve_device, torch_threads
+from ..exceptions import SmallGroupWarning
 from ..feasibility import feasibility_report
 from ..groups import GroupEncoder
 from ..nets import ACTIVATIONS, MLP
@@ -57,6 +58,11 @@ PREDICT_CHUNK = 65536
 #: The network takes dense rows; a larger sparse matrix (typically a wide one-hot
 #: or text encoding) raises a ValueError instead of exhausting memory.
 MAX_DENSE_ELEMENTS = 10**8
+
+#: Fewest training samples in a (group, label) cell that the constraints read
+#: before fit warns (SmallGroupWarning): a statistic estimated from fewer rows has
+#: a standard error of the order of 1/√n ≥ 0.3, far above any useful bound.
+MIN_CELL_SAMPLES = 10
 
 #: Largest float32, the dtype of training: a real hyperparameter above it
 #: (``lr``, ``alpha``, ``dual_lr``, ...) cannot enter a float32 operation.
@@ -539,11 +545,45 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
                 f"({compiled.n_constraints} vs {self.net_.n_constraints}); refit "
                 "from scratch with warm_start=False."
             )
+        if self._algorithm.uses_constraints:
+            self._warn_small_groups(compiled, groups, y01)
         self.groups_ = list(names)
         self.constraints_ = compiled.constraints
         self.constraint_names_ = list(compiled.row_names)
         self.compiled_constraints_ = compiled
         return compiled
+
+    def _warn_small_groups(self, compiled, groups, y01) -> None:
+        """Warn for each group with a cell the constraints read but few rows in.
+
+        Counts training rows (weights aside) per (group, label) cell; a cell
+        below :data:`MIN_CELL_SAMPLES` makes its group's statistic an estimate
+        from a handful of rows.
+        """
+        n_groups = len(compiled.group_names)
+        counts = np.zeros((n_groups, 2), dtype=np.int64)
+        np.add.at(counts, (groups, y01.astype(np.int64)), 1)
+        small: dict[int, list] = {}
+        for g, label in compiled.cells:
+            if counts[g, label] < MIN_CELL_SAMPLES:
+                small.setdefault(int(g), []).append(int(label))
+        for g, labels in small.items():
+            cells = ", ".join(
+                f"{counts[g, lab]} with label {self.classes_[lab]}" for lab in labels
+            )
+            warnings.warn(
+                f"Group {compiled.group_names[g]!r} is too small to estimate its "
+                f"constraint statistics: {counts[g].sum()} training samples of "
+                f"{len(y01)} ({cells}; the constraints need at least "
+                f"{MIN_CELL_SAMPLES} in each (group, label) cell they read). An "
+                "estimate from n samples has a standard error of the order of "
+                "1/sqrt(n), so its bound will not hold reliably on new data. "
+                "Merge small groups into 'other' with min_group_size, collect "
+                "more samples of the group, or drop its rows.",
+                SmallGroupWarning,
+                # _warn_small_groups < _compile < _fit < fit < the caller.
+                stacklevel=5,
+            )
 
     def _net_kwargs(self) -> dict:
         return {
@@ -804,11 +844,15 @@ constraint : str, Constraint or list of them, default="loss_gap"
         ``"other"``, with a UserWarning naming each merged group and its size;
         ``None`` merges nothing. This is the only rule that changes groups. A
         group smaller than the batch is kept (its (group, label) cells are
-        sampled with replacement). A group with no positive (or no negative)
-        samples has no rate conditional on that label: constraints on such a
-        rate (``"equal_opportunity"``, ``"equalized_odds"``, ...) leave the group
-        out with a UserWarning, and fit raises a ValueError when fewer than two
-        groups remain; unconditional statistics (loss, positive rate) keep it.
+        sampled with replacement); when a cell the constraints read has fewer
+        than 10 training samples (``MIN_CELL_SAMPLES``), fit warns with a
+        :class:`~fairsk.exceptions.SmallGroupWarning` naming the group and its
+        size, since its statistic cannot be estimated from so few. A group
+        with no positive (or no negative) samples has no rate conditional on
+        that label: constraints on such a rate (``"equal_opportunity"``,
+        ``"equalized_odds"``, ...) leave the group out with a UserWarning, and
+        fit raises a ValueError when fewer than two groups remain;
+        unconditional statistics (loss, positive rate) keep it.
         Fit also raises when a single group remains after merging.
     confidence : float or None, default=0.9
         Aim for the bound to hold on *new* data from the same population: train

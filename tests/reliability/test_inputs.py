@@ -31,6 +31,7 @@ from fairsk import (
 )
 from fairsk.datasets import TabularEncoder
 from fairsk.estimators import base as estimator_base
+from fairsk.exceptions import SmallGroupWarning
 
 from ._common import CLASSIFIERS, TINY, make_data
 
@@ -422,12 +423,16 @@ def test_group_smaller_than_the_batch_is_kept(data):
     A[:3] = "three"
     y = y.copy()
     y[:3] = [0, 1, 0]
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", UserWarning)  # no merge, no warning
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         warnings.simplefilter("ignore", ConvergenceWarning)  # 3 epochs: bound unmet
         clf = SSLALMClassifier(**{**TINY, "batch_size": 64}).fit(
             X, y, sensitive_features=A
         )
+    # Not merged: kept, with the one warning that says it is too small to
+    # estimate its statistics (issue 17).
+    assert [w.category for w in caught] == [SmallGroupWarning]
+    assert "Group 'three' is too small" in str(caught[0].message)
     assert clf.groups_ == ["a", "b", "three"]
     assert np.isfinite(clf.predict_proba(X)).all()
     assert all(np.isfinite(h["multipliers"]).all() for h in clf.history_)
