@@ -21,7 +21,7 @@ import scipy.sparse as sp
 import torch
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.exceptions import DataConversionWarning
+from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -351,6 +351,8 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
             "train_loss" in history[-1] or history[-1].get("diverged")
         )
         self.n_iter_ = len(history) - int(cut_short)
+        if not self.interrupted_:
+            self._warn_single_class(data)
         selected = [i for i, h in enumerate(self.net_.history) if h.get("selected")]
         self.best_epoch_ = selected[-1] + 1 if selected else None
         self.validation_report_ = None
@@ -365,6 +367,36 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
                 random_state=seed,
             )
         return self
+
+    def _warn_single_class(self, data: TrainingData) -> None:
+        """Warn when the fitted model predicts one class for every training row.
+
+        A model that never predicts one of the classes on the data it was
+        trained on (too few epochs, too small a step, unscaled features, or a
+        bound that forces it) would otherwise pass silently; the check costs
+        one forward pass over the training rows, on the device.
+        """
+        module = self.net_.module_
+        was_training = module.training
+        module.eval()
+        with torch.no_grad():
+            positives = sum(
+                int((module(data.X[i : i + PREDICT_CHUNK]) > 0).sum())
+                for i in range(0, data.n, PREDICT_CHUNK)
+            )
+        module.train(was_training)
+        if 0 < positives < data.n:
+            return
+        label = self.classes_[int(positives > 0)]
+        warnings.warn(
+            f"{type(self).__name__} predicts class {label} for all {data.n} "
+            "training samples: the model has not learned to tell the classes "
+            "apart. Train longer (max_epochs), raise lr, standardise the "
+            "features, or loosen the bound if the constraint forces it.",
+            ConvergenceWarning,
+            # _warn_single_class < _fit < fit < the caller.
+            stacklevel=4,
+        )
 
     def _validate_X(self, X, y="no_validation", *, reset: bool):
         """``validate_data``, with sparse ``X`` densified up to a size limit.
