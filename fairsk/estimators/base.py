@@ -239,7 +239,8 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
             Training features (numeric and finite: encode categoricals and impute
             missing values upstream, e.g. with a Pipeline). A sparse matrix is
             densified with a DataConversionWarning when it has at most
-            ``MAX_DENSE_ELEMENTS`` (10⁸) elements, and rejected above.
+            ``MAX_DENSE_ELEMENTS`` (10⁸) elements, and rejected above; after a
+            fit, sparse input to ``predict`` and the like warns the first time.
         y : array-like of shape (n_samples,)
             Binary target of any label type; ``classes_`` keeps the labels.
         sensitive_features : array-like of shape (n_samples,) or (n_samples, k)
@@ -294,7 +295,11 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
     def _fit(self, X, y, sensitive_features, sample_weight):
         incremental = bool(self.warm_start) and hasattr(self, "net_")
         self._check_hidden_layer_sizes()
-        X, y = self._validate_X(X, y, reset=not incremental)
+        # Densifying sparse input is told once per fit and once for the
+        # predictions after it. The flag lives in a list that predict mutates
+        # (rather than an attribute it sets): predict leaves __dict__ as it is.
+        self._sparse_told = [False]
+        X, y = self._validate_X(X, y, reset=not incremental, fitting=True)
         y01 = self._encode_target(y, incremental)
         n = X.shape[0]
         if sample_weight is not None:
@@ -398,11 +403,12 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
             stacklevel=4,
         )
 
-    def _validate_X(self, X, y="no_validation", *, reset: bool):
+    def _validate_X(self, X, y="no_validation", *, reset: bool, fitting=False):
         """``validate_data``, with sparse ``X`` densified up to a size limit.
 
         Returns ``X`` (and ``y`` unless it is ``"no_validation"``, as in
-        scikit-learn) as validated dense float arrays.
+        scikit-learn) as validated dense float arrays. Densifying warns when
+        ``fitting``, and after a fit only the first time.
         """
         kwargs = {"reset": reset, "dtype": [np.float64, np.float32]}
         kwargs["accept_sparse"] = ["csr", "csc", "coo"]
@@ -421,12 +427,17 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
                     "its dimensionality upstream, e.g. TruncatedSVD in a Pipeline, "
                     "or pass a dense array."
                 )
-            warnings.warn(
-                f"X is a sparse matrix of shape {X.shape}; {type(self).__name__} "
-                "densifies it (the network takes dense rows).",
-                DataConversionWarning,
-                stacklevel=3,
-            )
+            told = getattr(self, "_sparse_told", [False])
+            if fitting or not told[0]:
+                warnings.warn(
+                    f"X is a sparse matrix of shape {X.shape}; "
+                    f"{type(self).__name__} densifies it (the network takes dense "
+                    "rows)" + ("." if fitting else "; told once until the next fit."),
+                    DataConversionWarning,
+                    stacklevel=3,
+                )
+                if not fitting:
+                    told[0] = True
             X = X.toarray()
         return X if no_y else (X, y)
 

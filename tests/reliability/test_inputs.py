@@ -357,7 +357,8 @@ def test_sparse_X_is_densified_with_a_warning(kind, data):
         proba = clf.predict_proba(kind(X))
     # Densifying changes nothing: the same model and the same predictions.
     np.testing.assert_array_equal(proba, dense.predict_proba(X))
-    with pytest.warns(DataConversionWarning):
+    with warnings.catch_warnings():  # told once after a fit (by predict_proba)
+        warnings.simplefilter("error", DataConversionWarning)
         report = clf.feasibility_report(kind(X), y, A, n_boot=0)
     assert (
         report["value"].tolist()
