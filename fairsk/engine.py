@@ -120,10 +120,20 @@ def resolve_device(device) -> torch.device:
     --------
     >>> resolve_device("cpu")
     device(type='cpu')
+    >>> resolve_device("gpu")
+    Traceback (most recent call last):
+    ...
+    ValueError: device='gpu' is not a torch device; use 'auto' (CUDA when available, ...
     """
     if device is None or device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, ValueError, TypeError) as exc:  # "gpu", "cuda:x", ...
+        raise ValueError(
+            f"device={device!r} is not a torch device; use 'auto' (CUDA when "
+            "available, else the CPU), 'cpu', 'cuda', 'cuda:<index>' or 'mps'."
+        ) from exc
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(
             f"device={device!r} was requested but CUDA is not available here; "
