@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import inspect
+import os
 import threading
 import warnings
 
@@ -317,6 +318,63 @@ class FairNet(NeuralNet):
             self.n_constraints, shapes, **(self.algorithm_params or {})
         )
         return self
+
+    # -- checkpoints ---------------------------------------------------------------
+    def load_params(self, *args, checkpoint=None, **kwargs):
+        """Load as skorch does; a checkpoint that is only partly there fails.
+
+        ``LoadInitState`` resumes from a checkpoint whose files exist and starts
+        afresh when loading raises FileNotFoundError (nothing saved yet). A
+        checkpoint with some files but not others (``params.pt`` deleted,
+        ``algorithm.pt`` lost) used to resume from the files that were there,
+        silently: another model than the one checkpointed. Such a checkpoint is
+        now a ValueError naming the missing files; and a resume from a
+        checkpoint that does not save the update rule (no ``f_algorithm``) warns
+        that multipliers, averages and the random generator start afresh.
+        """
+        try:
+            out = super().load_params(*args, checkpoint=checkpoint, **kwargs)
+        except FileNotFoundError as exc:
+            if checkpoint is None:
+                raise
+            found, missing = self._checkpoint_files(checkpoint)
+            if not found:
+                raise  # an empty checkpoint: LoadInitState starts afresh
+            names = ", ".join(os.path.basename(p) for p in missing)
+            raise ValueError(
+                f"The checkpoint in {checkpoint.dirname!r} is incomplete: {names} "
+                f"{'is' if len(missing) == 1 else 'are'} missing (found "
+                f"{', '.join(os.path.basename(p) for p in found)}). Resuming from "
+                "part of it would train another model than the one checkpointed: "
+                "restore the missing files, or empty the folder to start afresh."
+            ) from exc
+        if checkpoint is not None and self._checkpoint_files(checkpoint, "f_algorithm"):
+            warnings.warn(
+                "Resumed from a checkpoint that does not save the update rule's "
+                "state (no f_algorithm): multipliers, averages and the random "
+                "generator start afresh, so the fit will differ from an "
+                "uninterrupted one. Checkpoint with f_algorithm='algorithm.pt'.",
+                UserWarning,
+                stacklevel=2,
+            )
+        return out
+
+    def _checkpoint_files(self, checkpoint, lacking: str | None = None):
+        """Files of ``checkpoint`` that exist and that do not, as two lists.
+
+        With ``lacking``, return instead whether the checkpoint saves no such
+        file (its ``f_*`` argument is unset).
+        """
+        try:
+            files = checkpoint.get_formatted_files(self)  # may read the history
+        except (IndexError, KeyError):
+            files = {}
+        if lacking is not None:
+            return files.get(lacking) is None
+        paths = [checkpoint.f_history_, *files.values()]
+        paths = [p for p in paths if isinstance(p, str | os.PathLike)]
+        found = [p for p in paths if os.path.exists(p)]
+        return found, [p for p in paths if not os.path.exists(p)]
 
     # -- the loop ----------------------------------------------------------------
     def _generator(self, device: torch.device) -> torch.Generator:

@@ -146,9 +146,10 @@ def test_without_f_algorithm_the_resume_differs(tmp_path):
             X, y, sensitive_features=A
         )
     plain = Checkpoint(monitor=None, dirname=str(tmp_path))
-    resumed = SSLALMClassifier(**SIX, callbacks=[plain, LoadInitState(plain)]).fit(
-        X, y, sensitive_features=A
-    )
+    with pytest.warns(UserWarning, match=r"no f_algorithm.*start afresh"):
+        resumed = SSLALMClassifier(**SIX, callbacks=[plain, LoadInitState(plain)]).fit(
+            X, y, sensitive_features=A
+        )
     assert not np.array_equal(resumed.predict_proba(X), full.predict_proba(X))
 
 
