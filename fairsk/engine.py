@@ -22,6 +22,7 @@ import contextlib
 import copy
 import inspect
 import os
+import signal
 import threading
 import warnings
 
@@ -143,6 +144,41 @@ def resolve_device(device) -> torch.device:
     if dev.type == "mps" and not torch.backends.mps.is_available():
         raise ValueError(f"device={device!r} was requested but MPS is not available.")
     return dev
+
+
+class _SigintWatch:
+    """Tell Ctrl-C from a callback's ``raise KeyboardInterrupt`` during a fit.
+
+    Both reach the engine as KeyboardInterrupt: skorch's ``EarlyStopping`` (and
+    fairsk's benchmark time budget) stop training by raising it, which is a
+    planned end, while SIGINT means the user stopped a fit that is not
+    finished. While entered (main thread only, and only where SIGINT raises
+    KeyboardInterrupt through a Python handler), a SIGINT sets :attr:`fired`
+    and is passed on to the handler that was in place. Elsewhere SIGINT cannot
+    reach the fit's thread, so a KeyboardInterrupt there is a callback's.
+    """
+
+    def __init__(self):
+        self.fired = False
+        self._previous = None
+
+    def _handler(self, signum, frame):
+        self.fired = True
+        self._previous(signum, frame)
+
+    def __enter__(self):
+        if threading.current_thread() is not threading.main_thread():
+            return self
+        previous = signal.getsignal(signal.SIGINT)
+        if callable(previous):
+            self._previous = previous
+            signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
 
 
 #: Serialises the sections that seed torch's global generator (modules that cannot
@@ -425,43 +461,61 @@ class FairNet(NeuralNet):
         self._valid, self._best = valid, None
         self._last_good, self._finished = None, len(self.history)
         self._epochs_to = len(self.history) + epochs
-        try:
-            if epoch_mode == "more":  # a warm start averages its own epochs afresh
-                algo.n_averaged.zero_()
-            self._average_after = (
-                np.inf
-                if self.average is None
-                else self.average * (len(self.history) + epochs)
-            )
-            if self.confidence is not None and data.compiled is not None:
-                self._update_margins(problem, problem.evaluate())
-            self._last_good = self._snapshot()
-            first, total = len(self.history), len(self.history) + epochs
-            if epoch_mode == "more":  # a warm start schedules its own epochs
-                first, total = 0, epochs
-            for e in range(epochs):
-                self._schedule_lr(first + e, total)
-                self.notify("on_epoch_begin", **epoch_kwargs)
-                self.run_training_epoch(problem, gen, per_batch)
-                algo.rng_state = gen.get_state().to(algo.n_steps.device)
-                if not self.record_epoch(problem):
-                    break
-                self._finished = len(self.history)
-                self.notify("on_epoch_end", **epoch_kwargs)
-            self._finish(algo)
-        except KeyboardInterrupt:
-            self._record_interrupt()
-            raise  # skorch's partial_fit stops training there and returns
-        finally:
-            algo.unbind()
-            self._last_good = self._valid = self._best = None
+        with _SigintWatch() as sigint:
+            try:
+                if epoch_mode == "more":  # a warm start averages its own epochs afresh
+                    algo.n_averaged.zero_()
+                self._average_after = (
+                    np.inf
+                    if self.average is None
+                    else self.average * (len(self.history) + epochs)
+                )
+                if self.confidence is not None and data.compiled is not None:
+                    self._update_margins(problem, problem.evaluate())
+                self._last_good = self._snapshot()
+                first, total = len(self.history), len(self.history) + epochs
+                if epoch_mode == "more":  # a warm start schedules its own epochs
+                    first, total = 0, epochs
+                for e in range(epochs):
+                    self._schedule_lr(first + e, total)
+                    self.notify("on_epoch_begin", **epoch_kwargs)
+                    self.run_training_epoch(problem, gen, per_batch)
+                    algo.rng_state = gen.get_state().to(algo.n_steps.device)
+                    if not self.record_epoch(problem):
+                        break
+                    self._finished = len(self.history)
+                    self.notify("on_epoch_end", **epoch_kwargs)
+                self._finish(algo)
+            except KeyboardInterrupt:
+                if sigint.fired:  # Ctrl-C (SIGINT): an interrupted fit
+                    self._record_interrupt()
+                    raise  # skorch's partial_fit stops training there and returns
+                # A callback stopped training the way skorch documents, by raising
+                # KeyboardInterrupt (EarlyStopping, a time budget): a planned end.
+                # The model is finished as after the last epoch, from the last one
+                # that finished.
+                self._back_to_last_finished_epoch()
+                self._finish(algo)
+            finally:
+                algo.unbind()
+                self._last_good = self._valid = self._best = None
         return self
 
-    def _record_interrupt(self) -> None:
-        """Mark a fit stopped by KeyboardInterrupt; return the last finished epoch.
+    def _back_to_last_finished_epoch(self) -> None:
+        """Undo a half-run epoch: the state of the last epoch that finished.
 
-        skorch's ``partial_fit`` swallows the interrupt and returns, so the net
-        would otherwise look fully trained. The weights, update-rule state and
+        Nothing to undo when the stop came after the epoch was recorded (in
+        ``on_epoch_end``): its state is the current one, averages included
+        (the snapshot is taken before the epoch's averaging update).
+        """
+        if self._finished < len(self.history) and self._last_good is not None:
+            self._restore(self._last_good)
+
+    def _record_interrupt(self) -> None:
+        """Mark a fit stopped by Ctrl-C; return the last finished epoch.
+
+        skorch's ``partial_fit`` swallows the KeyboardInterrupt and returns, so
+        the net would otherwise look fully trained. The weights, update-rule state and
         optimizer state of the last epoch that finished are put back (a
         half-run epoch's weights are described by no history row); weight
         averaging, ``select="feasible"`` and :meth:`check_bounds` belong to a
@@ -470,12 +524,12 @@ class FairNet(NeuralNet):
         :class:`~fairsk.exceptions.FitInterruptedWarning` says what was returned.
         """
         self.interrupted_ = True
-        if self._last_good is not None:
-            self._restore(self._last_good)
+        self._back_to_last_finished_epoch()
         if not len(self.history):
             self.history.new_epoch()
         self.history.record("interrupted", True)
-        finished, stopped = self._finished, self.history[-1, "epoch"]
+        finished = self._finished
+        stopped = self.history[-1].get("epoch", len(self.history))
         returned = (
             f"the weights of epoch {finished}, the last that finished"
             if finished

@@ -21,7 +21,7 @@ __all__ = [
 
 
 class FitInterruptedWarning(UserWarning):
-    """A fit stopped early on a KeyboardInterrupt (Ctrl-C) and returned anyway.
+    """A fit stopped early on Ctrl-C (SIGINT) and returned anyway.
 
     skorch's convention is kept: an interrupt stops training and ``fit``
     returns. The model is *not* fully trained, so fairsk says so: this warning,
@@ -29,7 +29,9 @@ class FitInterruptedWarning(UserWarning):
     last row of ``history_``. The returned weights are those of the last epoch
     that finished (its last iterate: neither weight averaging nor
     ``select="feasible"`` is applied, and the end-of-fit bound check is not
-    run), or the initial weights when no epoch finished.
+    run), or the initial weights when no epoch finished. A callback that
+    raises KeyboardInterrupt itself, as skorch's ``EarlyStopping`` does, ends
+    training as planned: no warning, and the model is finished as usual.
 
     Examples
     --------

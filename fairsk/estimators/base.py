@@ -230,7 +230,7 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
         unfitted: every fitted attribute is removed, including a previous fit's
         model (also with ``warm_start``, whose network a failure may leave half
         updated), so that ``predict`` raises NotFittedError instead of answering
-        with a half-built or stale model. A KeyboardInterrupt while training is
+        with a half-built or stale model. Ctrl-C while training is
         not a failure: training stops and fit returns (see ``interrupted_``).
 
         Parameters
@@ -347,7 +347,7 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
             data, epoch_mode="more" if incremental else "total", valid=valid_data
         )
         history = self.net_.history
-        # A KeyboardInterrupt stops training and returns (skorch); the engine
+        # Ctrl-C stops training and fit returns (skorch); the engine
         # then returns the last finished epoch's model and warns. n_iter_ counts
         # finished epochs: the last row may be the epoch the interrupt cut short
         # (every finished epoch records its train_loss, or diverged).
@@ -957,9 +957,10 @@ constraint : str, Constraint or list of them, default="loss_gap"
         E.g. ``EarlyStopping(monitor="train_loss")``, ``ProgressBar()``,
         ``Checkpoint(f_algorithm="algorithm.pt", monitor=None)``,
         ``LRScheduler(...)``; they see the engine (``net_``) as skorch's net.
-        A KeyboardInterrupt (Ctrl-C, or raised by a callback) stops training
-        and ``fit`` returns, as in skorch, with the last finished epoch's model,
-        a :class:`~fairsk.FitInterruptedWarning` and ``interrupted_ = True``.
+        Ctrl-C (SIGINT) stops training and ``fit`` returns, as in skorch, with
+        the last finished epoch's model, a :class:`~fairsk.FitInterruptedWarning`
+        and ``interrupted_ = True``; a callback raising KeyboardInterrupt itself
+        (``EarlyStopping``) ends training as if ``max_epochs`` ended there.
         To resume an interrupted fit, checkpoint every epoch with
         ``cp = Checkpoint(monitor=None, f_algorithm="algorithm.pt", dirname=d)``
         (``f_algorithm`` saves the update rule's state: multipliers, anchors,
@@ -989,7 +990,8 @@ classes_ : numpy.ndarray of shape (2,)
         value ``<name>`` and ``<name>_violation``; ``avg_*`` for the averaged
         weights once averaging starts; ``valid_*`` on the validation rows;
         ``margins`` (the confidence margins), ``multipliers``, ``slack``,
-        ``dur`` (seconds), and ``selected`` on the epoch ``select`` returned.
+        ``dur`` (seconds), ``selected`` on the epoch ``select`` returned, and
+        ``interrupted`` on the last row of a fit stopped by Ctrl-C.
     group_encoder_ : fairsk.groups.GroupEncoder or None
         Maps ``sensitive_features`` to group codes (intersections of several
         columns, small groups merged per ``min_group_size``); ``None`` when fit
@@ -997,7 +999,7 @@ classes_ : numpy.ndarray of shape (2,)
     n_iter_ : int
         Epochs trained (that finished, when the fit was interrupted).
     interrupted_ : bool
-        True when a KeyboardInterrupt (Ctrl-C) stopped training: ``fit``
+        True when Ctrl-C (SIGINT) stopped training: ``fit``
         returned, with a :class:`~fairsk.FitInterruptedWarning`, the weights of
         the last finished epoch (its last iterate: weight averaging and
         ``select="feasible"`` not applied), and the last row of ``history_``

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 
 import numpy as np
 import pytest
@@ -26,25 +27,25 @@ SIX = {**TINY, "max_epochs": 6}  # weight averaging over epochs 4-6
 
 
 class StopAtEpochEnd(Callback):
-    """Raise KeyboardInterrupt at the end of an epoch (after the checkpoint)."""
+    """Press Ctrl-C (SIGINT) at the end of an epoch (after the checkpoint)."""
 
     def __init__(self, epoch):
         self.epoch = epoch
 
     def on_epoch_end(self, net, **kwargs):
         if len(net.history) == self.epoch:
-            raise KeyboardInterrupt
+            signal.raise_signal(signal.SIGINT)  # Ctrl-C
 
 
 class StopMidEpoch(Callback):
-    """Raise KeyboardInterrupt in the middle of an epoch."""
+    """Press Ctrl-C (SIGINT) in the middle of an epoch."""
 
     def __init__(self, epoch, batch):
         self.epoch, self.batch = epoch, batch
 
     def on_batch_end(self, net, **kwargs):
         if len(net.history) == self.epoch and len(net.history[-1, "batches"]) > 2:
-            raise KeyboardInterrupt
+            signal.raise_signal(signal.SIGINT)  # Ctrl-C
 
 
 def _checkpoint(folder):

@@ -11,17 +11,23 @@ but never lets the result pass for a finished fit:
   averaging and ``select="feasible"`` are not applied and the end-of-fit bound
   check does not run; ``n_iter_`` counts the finished epochs. With no finished
   epoch, the initial weights are returned and the warning says so.
+
+A callback that raises KeyboardInterrupt itself is skorch's documented way to
+end training early (``EarlyStopping``, the benchmark's time budget): that is a
+planned end, not an interruption. Only SIGINT (Ctrl-C) counts as one; the
+tests press it with ``signal.raise_signal``.
 """
 
 from __future__ import annotations
 
+import signal
 import warnings
 
 import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import log_loss
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, EarlyStopping
 
 import fairsk
 from fairsk import FitInterruptedWarning, SSLALMClassifier
@@ -34,25 +40,25 @@ PLAIN = {**TINY, "max_epochs": 4, "lr_schedule": "constant", "average": None}
 
 
 class StopAtEpochEnd(Callback):
-    """Raise KeyboardInterrupt at the end of epoch ``epoch``."""
+    """Press Ctrl-C (SIGINT) at the end of epoch ``epoch``."""
 
     def __init__(self, epoch):
         self.epoch = epoch
 
     def on_epoch_end(self, net, **kwargs):
         if len(net.history) == self.epoch:
-            raise KeyboardInterrupt
+            signal.raise_signal(signal.SIGINT)  # Ctrl-C
 
 
 class StopMidEpoch(Callback):
-    """Raise KeyboardInterrupt after a few steps of epoch ``epoch``."""
+    """Press Ctrl-C (SIGINT) after a few steps of epoch ``epoch``."""
 
     def __init__(self, epoch):
         self.epoch = epoch
 
     def on_batch_end(self, net, **kwargs):
         if len(net.history) == self.epoch and len(net.history[-1, "batches"]) > 2:
-            raise KeyboardInterrupt
+            signal.raise_signal(signal.SIGINT)  # Ctrl-C
 
 
 @pytest.fixture(scope="module")
@@ -140,3 +146,43 @@ def test_a_refit_clears_the_flag(synthetic_data):
     clf.set_params(callbacks=None).fit(X, y, sensitive_features=A)
     assert clf.interrupted_ is False
     assert clf.n_iter_ == 4
+
+
+# -- planned stops: a callback's own KeyboardInterrupt -------------------------------
+class EndAfter(Callback):
+    """End training after epoch ``epoch``, as a time budget does."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == self.epoch:
+            raise KeyboardInterrupt
+
+
+def test_a_callback_ending_training_is_not_an_interrupt(synthetic_data):
+    X, y, A = synthetic_data
+    params = {**TINY, "max_epochs": 6}  # averaging over epochs 4-6
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FitInterruptedWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = _fit(params, X, y, A, callbacks=[EndAfter(5)])
+    assert clf.interrupted_ is False
+    assert clf.n_iter_ == 5
+    assert not any("interrupted" in row for row in clf.history_)
+    # Finished as a fit that ends there: the average of epochs 4-5.
+    last = clf.history_[-1]
+    loss = log_loss(y, clf.predict_proba(X)[:, 1])
+    assert loss == pytest.approx(last["avg_objective"], rel=1e-5)
+
+
+def test_early_stopping_is_a_planned_end(synthetic_data):
+    X, y, A = synthetic_data
+    # A relative threshold of 100%: no epoch after the first improves enough.
+    stop = EarlyStopping(monitor="train_loss", patience=1, threshold=1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FitInterruptedWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = _fit({**TINY, "max_epochs": 6}, X, y, A, callbacks=[stop])
+    assert clf.interrupted_ is False
+    assert clf.n_iter_ == 2

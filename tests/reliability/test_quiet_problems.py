@@ -25,6 +25,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import warnings
 
 import numpy as np
@@ -221,7 +222,7 @@ class _StopAfter(Callback):
 
     def on_epoch_end(self, net, **kwargs):
         if len(net.history) == self.epoch:
-            raise KeyboardInterrupt
+            signal.raise_signal(signal.SIGINT)  # Ctrl-C
 
 
 def _checkpoint(folder):
