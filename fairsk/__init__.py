@@ -15,10 +15,12 @@ from .estimators import (
     SwitchingSubgradientClassifier,
     UnconstrainedClassifier,
 )
+from .exceptions import FitInterruptedWarning
 
 __all__ = [
     "ALMClassifier",
     "Constraint",
+    "FitInterruptedWarning",
     "PenaltyClassifier",
     "SSLALMClassifier",
     "Statistic",

@@ -24,9 +24,7 @@ epoch's values, and their parameters are reached as skorch's are:
 
 from __future__ import annotations
 
-import copy
 import math
-import warnings
 
 import numpy as np
 import scipy.stats
@@ -35,6 +33,8 @@ from sklearn.exceptions import ConvergenceWarning
 from skorch.callbacks import Callback, LRScheduler
 from torch import nn
 from torch.optim.lr_scheduler import CosineAnnealingLR
+
+from .exceptions import warn
 
 __all__ = [
     "BoundMargins",
@@ -53,20 +53,6 @@ __all__ = [
 #: the ACS income task with the defaults, SSL-ALM's training loss gap at bound
 #: 0.005 ends between 0.0025 and 0.017 across seeds.
 VIOLATION_ATOL = 0.02
-
-
-def _warn(message: str, category: type[Warning]) -> None:
-    """Warn, pointing at the first caller outside fairsk, skorch and sklearn."""
-    import sys
-
-    frame, level = sys._getframe(1), 1
-    while frame is not None and frame.f_globals.get("__name__", "").split(".")[0] in (
-        "fairsk",
-        "skorch",
-        "sklearn",
-    ):
-        frame, level = frame.f_back, level + 1
-    warnings.warn(message, category, stacklevel=level + 1)
 
 
 def violation_tolerance(kind: str, bound: float) -> float:
@@ -128,39 +114,22 @@ class DivergenceGuard(Callback):
 
     After each epoch, checks what the epoch recorded so far (the mean training
     loss, the sampled constraints, the multipliers...), the network's parameters
-    and the update rule's state. When one is not finite it restores the weights, the
-    rule's state and the optimizer's state of the last finite epoch, records
-    ``diverged`` in the history, warns with a ConvergenceWarning naming the
-    quantities, and stops training (as skorch's ``EarlyStopping`` does).
+    and the update rule's state. When one is not finite it restores the weights,
+    the rule's state and the optimizer's state of the last finished epoch (the
+    engine keeps them), records ``diverged`` in the history, warns with a
+    ConvergenceWarning naming the quantities, and stops training (as skorch's
+    ``EarlyStopping`` does).
 
     Examples
     --------
-    >>> DivergenceGuard().snapshot_ is None
-    True
+    >>> DivergenceGuard().diverged_
+    False
     """
 
-    snapshot_ = None
+    diverged_ = False
 
     def on_train_begin(self, net, **kwargs):  # noqa: D102
-        self.snapshot_ = None
-
-    def on_epoch_begin(self, net, **kwargs):  # noqa: D102
-        if self.snapshot_ is None:
-            self.snapshot_ = self._snapshot(net)
-
-    def on_train_end(self, net, **kwargs):  # noqa: D102
-        self.snapshot_ = None  # the weights' copy is no longer needed
-
-    @staticmethod
-    def _snapshot(net) -> dict:
-        def copied(sd):
-            return {k: v.detach().clone() for k, v in sd.items()}
-
-        return {
-            "module": copied(net.module_.state_dict()),
-            "algorithm": copied(net.algorithm_.state_dict()),
-            "optimizer": copy.deepcopy(net.optimizer_.state_dict()),
-        }
+        self.diverged_ = False
 
     def on_epoch_end(self, net, **kwargs):  # noqa: D102
         row = net.history[-1]
@@ -173,18 +142,15 @@ class DivergenceGuard(Callback):
             if not bool(torch.isfinite(t).all())
         ]
         if not bad:
-            self.snapshot_ = self._snapshot(net)
             return
-        snap = self.snapshot_
-        net.module_.load_state_dict(snap["module"])
-        net.algorithm_.load_state_dict(snap["algorithm"])
-        net.optimizer_.load_state_dict(snap["optimizer"])
+        net.restore(net.last_finished_)
         net.history.record("diverged", True)
-        _warn(
+        self.diverged_ = True
+        warn(
             f"Training diverged at epoch {len(net.history)}: "
-            f"{', '.join(dict.fromkeys(bad))} "
-            "became non-finite. Training stopped and the weights of the last "
-            "finite epoch were restored; lower lr (or the dual step) and refit.",
+            f"{', '.join(dict.fromkeys(bad))} became non-finite. Training stopped "
+            "and the weights of the last finite epoch were restored; lower lr (or "
+            "the dual step) and refit.",
             ConvergenceWarning,
         )
         raise KeyboardInterrupt  # skorch's way for a callback to stop training
@@ -234,7 +200,7 @@ class WeightAveraging(Callback):
 
     def on_train_end(self, net, **kwargs):  # noqa: D102
         averaged = net.algorithm_.averaged
-        if int(averaged.n_averaged):
+        if int(averaged.n_averaged) and not net.interrupted_:
             with torch.no_grad():
                 for own, avg in zip(
                     net.module_.state_dict().values(),
@@ -287,7 +253,7 @@ class FairnessMonitor(Callback):
         self.evaluations_ = {}  # logits of every row: not kept with the model
         select = _find(net, SelectFeasible)
         compiled = self.compiled_
-        if select is not None and select.best_ is not None:
+        if net.interrupted_ or (select is not None and select.best_ is not None):
             return
         if compiled is None or not net.algorithm_.uses_constraints:
             return
@@ -308,7 +274,7 @@ class FairnessMonitor(Callback):
                     f"{con.bound:g}, violation {violation:.4g} > tolerance {tol:.2g})"
                 )
         if missed:
-            _warn(
+            warn(
                 f"The model returned after epoch {row['epoch']} misses its bound on "
                 f"the training set: {'; '.join(missed)}. The bound may be "
                 "infeasible or too tight for this data and model, or training too "
@@ -440,10 +406,10 @@ class SelectFeasible(Callback):
 
     def on_train_end(self, net, **kwargs):  # noqa: D102
         best = self.best_
-        if best is None:
+        if best is None or net.interrupted_:
             return
         if not best["feasible"]:
-            _warn(
+            warn(
                 "No epoch met every bound on the validation set; returning the "
                 f"least violating one (epoch {best['epoch']}, max violation "
                 f"{best['violation']:.4g}). Loosen the bound, train longer or "

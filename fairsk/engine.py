@@ -16,6 +16,10 @@ divergence rollback -- is a callback of :mod:`fairsk.callbacks`.
 from __future__ import annotations
 
 import contextlib
+import copy
+import inspect
+import os
+import signal
 import threading
 
 import torch
@@ -26,6 +30,7 @@ from skorch.history import History
 from skorch.utils import TeeGenerator
 from torch.optim.swa_utils import AveragedModel
 
+from .exceptions import FitInterruptedWarning, warn
 from .optim import LeanSGD
 from .problem import Batch, FairProblem
 from .sampling import TrainingData
@@ -42,6 +47,8 @@ LIST_KEYS = [
     "slack",
     "margins",
 ]
+#: Serialises the sections that seed torch's global generator (modules that
+#: cannot take a generator of their own; see :meth:`FairNet.initialize_module`).
 _INIT_LOCK = threading.Lock()
 
 
@@ -77,15 +84,19 @@ def resolve_device(device) -> torch.device:
     --------
     >>> resolve_device("cpu")
     device(type='cpu')
+    >>> resolve_device("gpu")
+    Traceback (most recent call last):
+    ...
+    ValueError: device='gpu' is not a torch device; use 'auto' (CUDA when available, ...
     """
     if device is None or device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         dev = torch.device(device)
-    except RuntimeError as exc:
+    except (RuntimeError, ValueError, TypeError) as exc:  # "gpu", "cuda:x", ...
         raise ValueError(
-            f"device={device!r} is not a torch device; use 'auto', 'cpu', 'cuda' "
-            "or 'cuda:<index>'."
+            f"device={device!r} is not a torch device; use 'auto' (CUDA when "
+            "available, else the CPU), 'cpu', 'cuda', 'cuda:<index>' or 'mps'."
         ) from exc
     available = {
         "cuda": torch.cuda.is_available,
@@ -97,6 +108,62 @@ def resolve_device(device) -> torch.device:
             "available here; use device='auto' or 'cpu'."
         )
     return dev
+
+
+class _SigintWatch:
+    """Tell Ctrl-C from a callback's ``raise KeyboardInterrupt`` during a fit.
+
+    Both reach the engine as KeyboardInterrupt: skorch's ``EarlyStopping`` (and
+    fairsk's divergence guard, and the benchmark's time budget) stop training by
+    raising it, which is a planned end, while SIGINT means the user stopped a fit
+    that is not finished. While entered (main thread only, and only where SIGINT
+    raises KeyboardInterrupt through a Python handler), a SIGINT sets
+    :attr:`fired` and is passed on to the handler that was in place. Elsewhere
+    SIGINT cannot reach the fit's thread, so a KeyboardInterrupt there is a
+    callback's.
+    """
+
+    def __init__(self):
+        self.fired = False
+        self._previous = None
+
+    def _handler(self, signum, frame):
+        self.fired = True
+        self._previous(signum, frame)
+
+    def __enter__(self):
+        if threading.current_thread() is not threading.main_thread():
+            return self
+        previous = signal.getsignal(signal.SIGINT)
+        if callable(previous):
+            self._previous = previous
+            signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+
+def _takes_generator(module_cls) -> bool:
+    """Whether ``module_cls(..., generator=...)`` is accepted (fairsk's MLP)."""
+    try:
+        return "generator" in inspect.signature(module_cls).parameters
+    except (TypeError, ValueError):  # no introspectable signature
+        return False
+
+
+def _checkpoint_files(net, checkpoint) -> tuple[list, list, dict]:
+    """Files of ``checkpoint`` that exist, that do not, and its ``f_*`` names."""
+    try:
+        files = checkpoint.get_formatted_files(net)  # may read the history
+    except (IndexError, KeyError):
+        files = {}
+    paths = [checkpoint.f_history_, *files.values()]
+    paths = list(dict.fromkeys(p for p in paths if isinstance(p, str | os.PathLike)))
+    found = [p for p in paths if os.path.exists(p)]
+    return found, [p for p in paths if not os.path.exists(p)], files
 
 
 class FairNet(NeuralNetBinaryClassifier):
@@ -179,7 +246,7 @@ class FairNet(NeuralNetBinaryClassifier):
     def initialize_module(self):
         """Build the network from the seed, the update rule, and its average."""
         kwargs = self.get_params_for("module")
-        if isinstance(self.module, type) and getattr(self.module, "seeded", False):
+        if isinstance(self.module, type) and _takes_generator(self.module):
             kwargs["generator"] = torch.Generator().manual_seed(self.seed)
             self.module_ = self.initialized_instance(self.module, kwargs)
         else:
@@ -211,13 +278,101 @@ class FairNet(NeuralNetBinaryClassifier):
 
     # -- the loop --------------------------------------------------------------
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
-        """Skorch's loop; ``epochs=None`` runs until ``max_epochs`` are recorded."""
+        """Skorch's loop; ``epochs=None`` runs until ``max_epochs`` are recorded.
+
+        A KeyboardInterrupt mid-epoch puts back the state of the last finished
+        epoch. Ctrl-C (SIGINT) marks the fit interrupted (``interrupted_``, a
+        :class:`~fairsk.exceptions.FitInterruptedWarning`, ``"interrupted"`` in
+        the history, the returned model left as that epoch's last iterate); a
+        callback's KeyboardInterrupt (``EarlyStopping``) is a planned end.
+        """
         whole = epochs is None
         if whole:
             epochs = max(self.max_epochs - len(self.history), 0)
         #: The epochs this fit schedules and averages over (first, last).
         self.fit_span_ = (0 if whole else len(self.history), len(self.history) + epochs)
-        return super().fit_loop(X, y, epochs, **fit_params)
+        self.interrupted_, self.finished_ = False, len(self.history)
+        with _SigintWatch() as sigint:
+            try:
+                return super().fit_loop(X, y, epochs, **fit_params)
+            except KeyboardInterrupt:
+                if len(self.history) > self.finished_:  # stopped mid-epoch
+                    self.restore(self.last_finished_)
+                if sigint.fired:
+                    self._interrupted()
+                raise  # skorch's partial_fit stops training there and returns
+
+    def _interrupted(self) -> None:
+        self.interrupted_ = True
+        if not len(self.history):
+            self.history.new_epoch()
+        self.history.record("interrupted", True)
+        returned = (
+            f"the weights of epoch {self.finished_}, the last that finished"
+            if self.finished_
+            else "no epoch finished, so the initial, untrained weights"
+        )
+        warn(
+            f"Training was interrupted (KeyboardInterrupt) in epoch "
+            f"{len(self.history)} of {self.fit_span_[1]}: fit stopped and returns "
+            f"{returned} (weight averaging, select='feasible' and the bound check "
+            "not applied). The model is not fully trained: interrupted_ is True "
+            "and history_ ends with 'interrupted': True. Refit, or checkpoint every "
+            "epoch and resume with LoadInitState (see the callbacks parameter).",
+            FitInterruptedWarning,
+        )
+
+    def snapshot(self) -> dict:
+        """Copy the network's, the rule's and the optimizer's state."""
+        sd = {"module": self.module_, "algorithm": self.algorithm_}
+        out = {
+            k: {n: t.detach().clone() for n, t in m.state_dict().items()}
+            for k, m in sd.items()
+        }
+        return {**out, "optimizer": copy.deepcopy(self.optimizer_.state_dict())}
+
+    def restore(self, snap: dict) -> None:
+        """Put back what :meth:`snapshot` copied."""
+        self.module_.load_state_dict(snap["module"])
+        self.algorithm_.load_state_dict(snap["algorithm"])
+        self.optimizer_.load_state_dict(snap["optimizer"])
+
+    def load_params(self, *args, checkpoint=None, **kwargs):
+        """Load as skorch does; a checkpoint that is only partly there fails.
+
+        ``LoadInitState`` starts afresh from an empty checkpoint folder, but a
+        checkpoint with some files and not others would resume another model
+        than the one checkpointed: a ValueError names the missing files. A
+        checkpoint without ``f_algorithm`` resumes with a warning (multipliers,
+        averages and the random generator start afresh).
+        """
+        try:
+            out = super().load_params(*args, checkpoint=checkpoint, **kwargs)
+        except FileNotFoundError as exc:
+            found, missing, _ = (
+                _checkpoint_files(self, checkpoint) if checkpoint else ([], [], {})
+            )
+            if not found:
+                raise  # nothing saved yet: LoadInitState starts afresh
+            raise ValueError(
+                f"The checkpoint in {checkpoint.dirname!r} is incomplete: "
+                f"{', '.join(os.path.basename(p) for p in missing)} "
+                f"{'is' if len(missing) == 1 else 'are'} missing (found "
+                f"{', '.join(os.path.basename(p) for p in found)}). Resuming from "
+                "part of it would train another model than the one checkpointed: "
+                "restore the missing files, or empty the folder to start afresh."
+            ) from exc
+        if checkpoint is not None and not _checkpoint_files(self, checkpoint)[2].get(
+            "f_algorithm"
+        ):
+            warn(
+                "Resumed from a checkpoint that does not save the update rule's "
+                "state (no f_algorithm): multipliers, averages and the random "
+                "generator start afresh, so the fit will differ from an "
+                "uninterrupted one. Checkpoint with f_algorithm='algorithm.pt'.",
+                UserWarning,
+            )
+        return out
 
     def get_iterator(self, dataset, training=False):
         """Training: an epoch of gathered batches; else chunks of rows."""
@@ -274,13 +429,15 @@ class FairNet(NeuralNetBinaryClassifier):
             )
 
     def on_epoch_begin(self, net, **kwargs):
-        """Open a history row, set training mode, reset the rule's accumulators."""
+        """Keep the last finished epoch's state; open a history row; train mode."""
+        self.finished_, self.last_finished_ = len(self.history), self.snapshot()
         super().on_epoch_begin(net, **kwargs)
         self._set_training(True)
         self.algorithm_.start_epoch()
 
     def on_epoch_end(self, net, **kwargs):
         """Record the rule's epoch summary; keep the generator's state."""
+        self.finished_ = len(self.history)  # its steps are done: a stop keeps them
         for key, value in self.algorithm_.end_epoch().items():
             self.history.record(key, value)
         self.algorithm_.rng_state = self.problem_.generator.get_state().to(
@@ -290,7 +447,8 @@ class FairNet(NeuralNetBinaryClassifier):
     def on_train_end(self, net, X=None, y=None, **kwargs):
         """Let go of the training data (callbacks read the history and weights)."""
         self.algorithm_.unbind()
-        self.__dict__.pop("problem_", None)
+        for key in ("problem_", "last_finished_"):
+            self.__dict__.pop(key, None)
 
     # -- callbacks, dispatched to those that react ---------------------------------
     def notify(self, method_name, **cb_kwargs):
@@ -319,7 +477,7 @@ class FairNet(NeuralNetBinaryClassifier):
 
     def __getstate__(self):
         state = super().__getstate__()
-        for key in ("problem_", "_listener_cache"):
+        for key in ("problem_", "_listener_cache", "last_finished_"):
             state.pop(key, None)
         return state
 

@@ -15,6 +15,8 @@ groups.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import torch
@@ -82,6 +84,16 @@ def feasibility_report(
         bounds ``bound - value``) and ``holds`` (the interval lies on the
         feasible side of the bound).
 
+    Warns
+    -----
+    UserWarning
+        When a group of ``compiled`` has no row with positive weight among
+        those given: its statistics are undefined there, so every constraint
+        (each compares every group) reports NaN for ``value``, ``ci_low``,
+        ``ci_high`` and ``violation``, and ``holds`` is False. Bootstrap
+        replicates in which a group that is present draws no weight are
+        skipped for the same reason.
+
     Examples
     --------
     >>> import numpy as np
@@ -119,12 +131,32 @@ def feasibility_report(
         )
         return sums, np.bincount(cell, weights, minlength=n_cells)
 
+    n_groups = len(compiled.group_names)
+    group_mass = np.bincount(codes, w, minlength=n_groups)[:n_groups]
+    empty = [compiled.group_names[g] for g in np.flatnonzero(~(group_mass > 0))]
+    if empty:
+        # A group without weight has no statistic; it would otherwise enter
+        # every comparison with a statistic of 0.
+        names = ", ".join(repr(g) for g in empty)
+        warnings.warn(
+            f"feasibility_report: group {names} has no rows with positive weight "
+            "among those given, so its statistics are undefined and every "
+            "constraint comparing it is reported as NaN (holds=False). Report on "
+            "rows that hold every group the model was fitted on.",
+            UserWarning,
+            # feasibility_report < the estimator's _feasibility <
+            # feasibility_report < the caller.
+            stacklevel=4,
+        )
+        return _undefined_report(compiled)
     _, bounds, values = _evaluate(compiled, *sums_and_mass(w))
     rng = np.random.default_rng(random_state)
     boot_rows: dict[str, list] = {name: [] for name in bounds}
     boot_values = []
     for _ in range(n_boot):
         weights = w * rng.poisson(1.0, size=len(w))
+        if not np.bincount(codes, weights, minlength=n_groups).all():
+            continue  # a group drew no weight: its statistic is undefined here
         try:
             rows, _, v = _evaluate(compiled, *sums_and_mass(weights))
         except ValueError:  # a replicate without two groups to compare: skip it
@@ -171,3 +203,23 @@ def feasibility_report(
             }
         )
     return pd.DataFrame(rows)
+
+
+def _undefined_report(compiled: CompiledConstraints) -> pd.DataFrame:
+    """Return the report when a group has no weight: NaN everywhere, no holds."""
+    nan = float("nan")
+    return pd.DataFrame(
+        [
+            {
+                "constraint": con.name,
+                "kind": con.kind,
+                "bound": float(con.bound),
+                "value": nan,
+                "ci_low": nan,
+                "ci_high": nan,
+                "violation": nan,
+                "holds": False,
+            }
+            for con in compiled.constraints
+        ]
+    )

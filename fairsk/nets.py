@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 
@@ -22,7 +21,7 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
 
 
 class MLP(nn.Module):
-    r"""Fully connected network ``d → h₁ → … → h_k → 1`` returning one logit per row.
+    """Fully connected network ``d → h₁ → … → h_k → 1`` returning one logit per row.
 
     Parameters
     ----------
@@ -32,12 +31,9 @@ class MLP(nn.Module):
         Width of each hidden layer; empty for logistic regression.
     activation : {"relu", "tanh", "logistic", "identity"}
         Activation after each hidden layer.
-    generator : torch.Generator or None, default=None
-        Draws the initial weights, with :class:`torch.nn.Linear`'s default law
-        (weights and biases uniform on :math:`\\pm 1/\\sqrt{\text{fan-in}}`);
-        ``None`` uses torch's global generator, as ``nn.Linear`` does. fairsk
-        passes a local generator seeded by ``random_state``, so fits running
-        side by side in threads do not share a random stream.
+    generator : torch.Generator or None
+        Source of the initial weights (see :meth:`reset_parameters`); ``None``
+        draws from torch's global generator, as :class:`torch.nn.Linear` does.
 
     Notes
     -----
@@ -46,38 +42,63 @@ class MLP(nn.Module):
     :func:`torch.nn.functional.linear` on them directly: each ``Module.__call__``
     costs a few microseconds of hooks, a visible share of a step at this size.
 
+    The layers are created without drawing anything (``torch.nn.utils.skip_init``)
+    and initialised once, by :meth:`reset_parameters`, from ``generator``: a fit
+    that passes its own generator never touches torch's global one, so fits
+    running side by side in threads cannot take each other's draws.
+
     Examples
     --------
     >>> import torch
     >>> net = MLP(3, (4, 2))
     >>> net(torch.zeros(5, 3)).shape
     torch.Size([5])
-    """
 
-    #: The engine passes ``generator`` (see :class:`~fairsk.engine.FairNet`).
-    seeded = True
+    The same seed gives the same network, whatever else draws meanwhile:
+
+    >>> a = MLP(3, (4,), generator=torch.Generator().manual_seed(0))
+    >>> _ = torch.rand(10)  # the global generator moves; the network does not care
+    >>> b = MLP(3, (4,), generator=torch.Generator().manual_seed(0))
+    >>> all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    True
+    """
 
     def __init__(
         self,
         n_features: int,
         hidden_layer_sizes: Sequence[int] = (64, 32),
         activation: str = "relu",
+        *,
         generator: torch.Generator | None = None,
     ):
         super().__init__()
         layers: list[nn.Module] = []
-        widths = [n_features, *(int(h) for h in hidden_layer_sizes), 1]
-        for fan_in, fan_out in itertools.pairwise(widths):
-            layer = nn.utils.skip_init(nn.Linear, fan_in, fan_out)
-            bound = 1.0 / math.sqrt(fan_in) if fan_in else 0.0
-            with torch.no_grad():
-                for p in (layer.weight, layer.bias):
-                    p.uniform_(-bound, bound, generator=generator)
-            layers += [layer, ACTIVATIONS[activation]()]
-        layers.pop()  # no activation after the output
+        width = n_features
+        for size in hidden_layer_sizes:
+            linear = nn.utils.skip_init(nn.Linear, width, int(size))
+            layers += [linear, ACTIVATIONS[activation]()]
+            width = int(size)
+        layers.append(nn.utils.skip_init(nn.Linear, width, 1))
         self.layers = nn.Sequential(*layers)
         self._linear = tuple(m for m in layers if isinstance(m, nn.Linear))
         self._act = _FUNCTIONS[activation]
+        self.reset_parameters(generator)
+
+    @torch.no_grad()
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        r"""Draw the initial weights as ``nn.Linear`` does, from ``generator``.
+
+        Layer by layer, the weight from :func:`torch.nn.init.kaiming_uniform_`
+        with ``a=√5`` (uniform on :math:`\pm 1/\sqrt{\text{fan\_in}}`), then the
+        bias uniform on :math:`\pm 1/\sqrt{\text{fan\_in}}`: the distribution
+        and the order of draws of :meth:`torch.nn.Linear.reset_parameters`, so a
+        generator seeded like the global one gives the same numbers.
+        """
+        for lin in self._linear:
+            nn.init.kaiming_uniform_(lin.weight, a=math.sqrt(5), generator=generator)
+            fan_in = lin.weight.shape[1]
+            bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+            nn.init.uniform_(lin.bias, -bound, bound, generator=generator)
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         """Return the logit of each row of ``X`` (shape ``(n,)``)."""

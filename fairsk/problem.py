@@ -242,8 +242,11 @@ class FairProblem:
             Kk = Kk.double()
             cols = torch.arange(len(cc.cells) * n_q)
             cell, q_col = cols // n_q, torch.as_tensor(self._q_col)[cols % n_q]
-            for j in range(k):
-                Kk[:, (cell * k + j) * nq + q_col] += K / k
+            # Row j of each cell's k draws reads K[:, col] / k: all k rows at once
+            # (no Python loop over k, which may be thousands).
+            j = torch.arange(k)
+            idx = ((cell[:, None] * k + j) * nq + q_col[:, None]).reshape(-1)
+            Kk.index_add_(1, idx, (K / k).repeat_interleave(k, dim=1))
             self._maps["sample"] = Kk.to(self.data.device, self.data.X.dtype)
         return self._maps["sample"]
 

@@ -85,6 +85,15 @@ def _shared(array: np.ndarray, device: torch.device) -> torch.Tensor:
         return torch.as_tensor(array, device=device)
 
 
+def _relative(sample_weight) -> np.ndarray:
+    """``sample_weight`` times the power of two that puts its maximum in [0.5, 1)."""
+    w = np.asarray(sample_weight, dtype=np.float64)
+    top = float(w.max()) if w.size else 0.0
+    if not top > 0 or not np.isfinite(top):
+        return w
+    return np.ldexp(w, -np.frexp(top)[1])
+
+
 class TrainingData(torch.utils.data.Dataset):
     """The training set as tensors on the training device.
 
@@ -104,8 +113,10 @@ class TrainingData(torch.utils.data.Dataset):
     compiled : CompiledConstraints or None
         Constraints compiled on these groups; ``None`` trains without constraints.
     constraint_batch_size : int or None
-        Rows per constraint sample, split evenly across the sampled cells;
-        ``None`` for data that is only evaluated (no sampler).
+        Rows per constraint sample, split evenly across the sampled cells and
+        capped at the number of training rows (as the objective minibatch is):
+        a larger sample draws the same rows again and would only cost memory
+        and time. ``None`` for data that is only evaluated (no sampler).
     device : torch.device
         Where the tensors live.
     dtype : torch.dtype, default=torch.float32
@@ -179,7 +190,11 @@ class TrainingData(torch.utils.data.Dataset):
         self.weight = None
         self.raw_weight = None
         if sample_weight is not None:
-            w = np.asarray(sample_weight, dtype=np.float64)
+            # Weights are relative: scale them by a power of two (exact, so the
+            # same weights at any scale give the same model bit for bit) to a
+            # largest weight in [0.5, 1), so that float32 sums and squares of
+            # weights of 1e36 (or 1e-36) neither overflow nor vanish.
+            w = _relative(sample_weight)
             self.raw_weight = _shared(w, self.device).to(dtype)
             self.weight = torch.as_tensor(w / w.mean(), dtype=dtype).to(self.device)
         self.groups = None
@@ -196,10 +211,11 @@ class TrainingData(torch.utils.data.Dataset):
             self.cell = torch.as_tensor(cell, device=self.device)
             n_cells = len(compiled.cells)
             if constraint_batch_size is not None:  # None: evaluation data only
-                k = max(1, math.ceil(constraint_batch_size / n_cells))
+                rows = min(int(constraint_batch_size), self.n)
+                k = max(1, math.ceil(rows / n_cells))
                 self.sampler = CellSampler(self.cell, n_cells, k)
             if sample_weight is not None:
-                w = np.asarray(sample_weight, dtype=np.float64)
+                w = _relative(sample_weight)
                 mass = np.bincount(cell[cell >= 0], w[cell >= 0], minlength=n_cells)
                 size = np.bincount(cell[cell >= 0], minlength=n_cells)
                 scale = np.where(

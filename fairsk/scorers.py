@@ -5,6 +5,12 @@ Each scorer requests ``sensitive_features`` (so it needs
 hand a scorer anything beyond ``X`` and ``y``) and follows the scikit-learn sign
 convention: larger is better, so a disparity ``d`` is reported as ``-d``.
 
+Called without ``sensitive_features`` (routing off, or no groups passed to
+``fit``), a scorer raises :class:`~fairsk.exceptions.MissingSensitiveFeaturesError`.
+It is not an ``Exception``: ``GridSearchCV`` and ``cross_validate`` turn any
+``Exception`` from a scorer into a NaN score and would then pick the first of
+all-NaN candidates; this error stops them instead.
+
 >>> from fairsk.scorers import SCORERS
 >>> sorted(SCORERS)
 ['demographic_parity_difference', 'equalized_odds_difference', 'loss_gap']
@@ -13,10 +19,12 @@ convention: larger is better, so a disparity ``d`` is reported as ``-d``.
 from __future__ import annotations
 
 import numpy as np
+import sklearn
 from fairlearn.metrics import demographic_parity_difference, equalized_odds_difference
 from sklearn import config_context
 from sklearn.metrics import make_scorer
 
+from .exceptions import MissingSensitiveFeaturesError
 from .metrics import loss_gap
 
 __all__ = [
@@ -49,7 +57,24 @@ _METRICS = {
 }
 
 
-def _positive_labels(metric, response: str):
+def _missing_groups(name: str):
+    """Stop: a disparity without groups is no score (see the module docstring)."""
+    if not sklearn.get_config()["enable_metadata_routing"]:
+        how = (
+            "scikit-learn hands sensitive_features to a scorer only with metadata "
+            "routing on: call sklearn.set_config(enable_metadata_routing=True) "
+            "(or use sklearn.config_context) and pass sensitive_features=A to fit"
+        )
+    else:
+        how = "pass sensitive_features=A to the search's (or cross_validate's) fit"
+    raise MissingSensitiveFeaturesError(
+        f"fairsk's {name} scorer was called without sensitive_features; {how}. "
+        "Without the groups every candidate would score NaN and a search would "
+        "pick the first."
+    )
+
+
+def _positive_labels(metric, response: str, name: str):
     """Adapt a metric to estimators whose labels are not 0/1.
 
     fairlearn's parity metrics count ``y_pred == 1`` as a positive decision and
@@ -58,6 +83,8 @@ def _positive_labels(metric, response: str):
     """
 
     def scored(y_true, y_pred, **kwargs):
+        if kwargs.get("sensitive_features") is None:
+            _missing_groups(name)
         y_true = np.asarray(y_true)
         positive = np.unique(y_true)[-1] if len(y_true) else 1
         if response == "predict":
@@ -97,7 +124,7 @@ def make_fairness_scorer(metric: str, **kwargs):
         )
     func, response = _METRICS[metric]
     scorer = make_scorer(
-        _positive_labels(func, response),
+        _positive_labels(func, response, metric),
         greater_is_better=False,
         response_method=response,
         **kwargs,

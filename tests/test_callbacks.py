@@ -309,7 +309,7 @@ def test_a_module_without_one_logit_per_row_is_rejected(data):
     X, y, A = data
     with pytest.raises(ValueError, match=r"one logit per row.*\(2, 2\)"):
         SSLALMClassifier(**TINY, module=TwoLogits).fit(X, y, sensitive_features=A)
-    with pytest.raises(TypeError, match="torch.nn.Module class or instance"):
+    with pytest.raises(TypeError, match=r"torch\.nn\.Module class or instance"):
         SSLALMClassifier(**TINY, module=dict).fit(X, y, sensitive_features=A)
     with pytest.raises(ValueError, match="'module' parameter"):
         SSLALMClassifier(**TINY, module=len).fit(X, y, sensitive_features=A)

@@ -134,21 +134,32 @@ def test_objective_branch_below_the_tolerance():
     assert summary["constraint_steps"] == 0 and summary["objective_steps"] == 1
 
 
-def test_switch_at_exactly_the_tolerance_takes_the_constraint_step():
-    # The tolerance is the very value the step computes: the same rows (a fresh
-    # problem with the same seed draws the same batch) through the same code
-    # path, so the comparison c_max >= tolerance is at its boundary exactly.
-    problem, _ = tiny_problem()
+def step_constraint_max(problem) -> float:
+    """The largest switching-sample row exactly as the step computes it.
+
+    The step reads ``FairProblem.terms`` on its gathered batch; the same float32
+    value along another code path (``problem.constraints``: a matrix product
+    instead of ``addmv``) may differ in the last bit, and does on some x86 CPUs.
+    """
     batch = full_batch(problem)
-    out = problem.terms(problem.forward(batch.rows_X), batch)
-    c_max = float(out[1:3].max().detach())
+    with torch.no_grad():
+        out = problem.terms(problem.forward(batch.rows_X), batch)
+    return float(out[1 : 1 + problem.n_constraints].max())
+
+
+def test_switch_at_exactly_the_tolerance_takes_the_constraint_step():
+    # The rule is ``c_max >= tolerance``: at equality the constraint step. The
+    # tolerance is constructed equal to the step's own float32 value, and one
+    # float32 ulp above it takes the objective step, so the boundary is exact.
+    problem, _ = tiny_problem()
+    c_max = step_constraint_max(problem)
+    assert c_max == pytest.approx(C_MAX, rel=1e-5)
     d, summary = one_step(tolerance=c_max, constraint_lr=1.0)
     assert summary["constraint_steps"] == 1
     assert d[0] == pytest.approx(-gap_slope(1.0), rel=1e-5)
-    # Just above it, the objective step.
-    above = float(np.nextafter(np.float32(c_max), np.float32(1.0)))
+    above = float(np.nextafter(np.float32(c_max), np.float32(np.inf)))
     _, summary = one_step(tolerance=above, constraint_lr=1.0)
-    assert summary["constraint_steps"] == 0
+    assert summary["constraint_steps"] == 0 and summary["objective_steps"] == 1
 
 
 def test_inv_sqrt_rule_divides_by_root_of_the_step_count():

@@ -27,9 +27,9 @@ from pathlib import Path
 API_GROUPS: list[tuple[str, str, list[str]]] = [
     (
         "Classifiers",
-        "The scikit-learn estimators, one per training algorithm, and the two "
-        "objects that describe a constraint.",
-        ["fairsk", "fairsk.estimators"],
+        "The scikit-learn estimators, one per training algorithm, the two "
+        "objects that describe a constraint, and fairsk's warnings.",
+        ["fairsk", "fairsk.estimators", "fairsk.exceptions"],
     ),
     (
         "Constraints and groups",

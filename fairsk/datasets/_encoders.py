@@ -126,6 +126,25 @@ def _natural_order(labels: pd.Series, groups=None) -> list[str]:
     return [*regular, *special]
 
 
+def _text_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its column names as text (``0`` becomes ``"0"``).
+
+    scikit-learn records feature names only when every name is a string; with
+    integer names the inner encoders would number their inputs ``x0, x1, ...``
+    while the ColumnTransformer names them by position, and
+    ``get_feature_names_out`` failed. The data are not copied (copy-on-write).
+    """
+    if all(isinstance(c, str) for c in frame.columns):
+        return frame
+    names = [str(c) for c in frame.columns]
+    if len(set(names)) < len(names):
+        raise ValueError(
+            f"Column names {list(frame.columns)} repeat once written as text; "
+            "give the columns distinct names."
+        )
+    return frame.set_axis(names, axis=1)
+
+
 def _one_to_one(func) -> FunctionTransformer:
     return FunctionTransformer(func, feature_names_out="one-to-one")
 
@@ -136,6 +155,32 @@ def _to_numeric(X) -> np.ndarray:
     return frame.apply(pd.to_numeric, errors="coerce").to_numpy(
         dtype=np.float64, na_value=np.nan
     )
+
+
+class _PowerOfTwoScaler(TransformerMixin, BaseEstimator):
+    """Divide each column by the power of two just above its largest magnitude.
+
+    Placed before :class:`~sklearn.preprocessing.StandardScaler`, whose variance
+    squares the values: a finite 1e200 overflows float64 there and turns the
+    whole column into NaN. Scaling by a power of two is exact, and
+    standardising is invariant to scale, so ordinary columns come out bit for
+    bit as before and huge ones come out standardised.
+    """
+
+    def fit(self, X, y=None):
+        X = np.asarray(X, dtype=np.float64)
+        with np.errstate(invalid="ignore"):
+            top = np.max(np.abs(X), axis=0, initial=0.0) if X.size else np.zeros(1)
+        top = np.where(np.isfinite(top) & (top > 0), top, 1.0)
+        self.exponent_ = np.frexp(top)[1]
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def transform(self, X):
+        return np.ldexp(np.asarray(X, dtype=np.float64), -self.exponent_)
+
+    def get_feature_names_out(self, input_features=None):
+        return _check_feature_names_in(self, input_features)
 
 
 # --- the encoders --------------------------------------------------------------
@@ -167,7 +212,7 @@ class _BaseTabularEncoder(TransformerMixin, BaseEstimator):
             validate_data(self, X, skip_check_array=True, reset=reset)
             if X.shape[0] == 0:
                 raise ValueError("Found array with 0 sample(s); at least 1 is needed.")
-            return X
+            return _text_columns(X)
         if not self._accepts_arrays:
             raise TypeError(
                 f"{type(self).__name__} needs a pandas DataFrame whose columns are "
@@ -212,6 +257,7 @@ class _BaseTabularEncoder(TransformerMixin, BaseEstimator):
                 ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
             ]
             if self.scale_numeric:
+                num_steps.append(("magnitude", _PowerOfTwoScaler()))
                 num_steps.append(("scale", StandardScaler()))
             steps.append(("numeric", Pipeline(num_steps), numeric))
             with_missing = [c for c in numeric if X[c].isna().any()]
@@ -401,10 +447,12 @@ class TabularEncoder(_BaseTabularEncoder):
                 or not pd.api.types.is_numeric_dtype(X[c])
             ]
         else:
-            absent = [c for c in self.categorical_features if c not in columns]
+            # Columns are named as text (see _text_columns): so are these.
+            wanted = {str(c) for c in self.categorical_features}
+            absent = [c for c in self.categorical_features if str(c) not in columns]
             if absent:
                 raise ValueError(f"categorical_features {absent} are not columns of X.")
-            categorical = [c for c in columns if c in set(self.categorical_features)]
+            categorical = [c for c in columns if c in wanted]
         numeric = [c for c in columns if c not in set(categorical)]
         return {
             "numeric": numeric,

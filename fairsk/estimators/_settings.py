@@ -39,7 +39,9 @@ SHARED_HEAD = {
         0.005,
         [Interval(Real, 0, None, closed="left"), list],
         "float or list of float",
-        r":math:`\delta` of each constraint whose own bound is unset.",
+        r""":math:`\delta` of each constraint whose own bound is unset; at most
+        1e18 (``MAX_BOUND``: training runs in float32). Every other real
+        hyperparameter is at most float32's largest value, 3.4e38.""",
     ),
     "pairing": Setting(
         "auto",
@@ -56,11 +58,15 @@ SHARED_HEAD = {
         ``"other"``, with a UserWarning naming each merged group and its size;
         ``None`` merges nothing. This is the only rule that changes groups. A
         group smaller than the batch is kept (its (group, label) cells are
-        sampled with replacement). A group with no positive (or no negative)
-        samples has no rate conditional on that label: constraints on such a
-        rate (``"equal_opportunity"``, ``"equalized_odds"``, ...) leave the group
-        out with a UserWarning, and fit raises a ValueError when fewer than two
-        groups remain; unconditional statistics (loss, positive rate) keep it.
+        sampled with replacement); when a cell the constraints read has fewer
+        than 10 training samples (``MIN_CELL_SAMPLES``), fit warns with a
+        :class:`~fairsk.exceptions.SmallGroupWarning` naming the group and its
+        size, since its statistic cannot be estimated from so few. A group with
+        no positive (or no negative) samples has no rate conditional on that
+        label: constraints on such a rate (``"equal_opportunity"``,
+        ``"equalized_odds"``, ...) leave the group out with a UserWarning, and
+        fit raises a ValueError when fewer than two groups remain;
+        unconditional statistics (loss, positive rate) keep it.
         Fit also raises when a single group remains after merging.""",
     ),
     "confidence": Setting(
@@ -171,14 +177,15 @@ SHARED_TAIL = {
         64,
         [Interval(Integral, 1, None, closed="left")],
         "int",
-        "Rows per objective minibatch.",
+        "Rows per objective minibatch, capped at the number of training rows.",
     ),
     "constraint_batch_size": Setting(
         None,
         [Interval(Integral, 1, None, closed="left"), None],
         "int or None",
         """Rows per constraint sample, split evenly over the (group, label) cells
-        the constraints read; ``None`` uses ``batch_size``.""",
+        the constraints read (drawn with replacement within each cell), capped at
+        the number of training rows; ``None`` uses ``batch_size``.""",
     ),
     "average": Setting(
         0.5,
@@ -223,7 +230,12 @@ SHARED_TAIL = {
         (it records what it sees); name one, ``("es", EarlyStopping())``, to
         set its parameters as ``callbacks__es__patience``. They run after
         fairsk's own (:mod:`fairsk.callbacks`) and see the engine (``net_``) as
-        skorch's net. To resume an interrupted fit, checkpoint every epoch with
+        skorch's net. Ctrl-C (SIGINT) stops training and ``fit`` returns, as in
+        skorch, with the last finished epoch's model, a
+        :class:`~fairsk.exceptions.FitInterruptedWarning` and ``interrupted_ =
+        True``; a callback raising KeyboardInterrupt itself (``EarlyStopping``)
+        ends training as if ``max_epochs`` ended there. To resume an interrupted
+        fit, checkpoint every epoch with
         ``cp = Checkpoint(monitor=None, f_algorithm="algorithm.pt",
         dirname=d)`` (``f_algorithm`` saves the update rule's state:
         multipliers, averages and the random generator) and refit a new

@@ -36,11 +36,15 @@ from ..problem import logits_of
 from ..sampling import TrainingData
 from ._settings import classifier_for
 from .inputs import (
+    check_bounds,
+    check_float32_range,
     check_hidden_layer_sizes,
     compile_on_rows,
     encode_target,
     split_rows,
     validate_X,
+    warn_single_class,
+    warn_small_groups,
 )
 
 __all__ = ["BaseFairClassifier", "IncompatibleVersionError", "classifier_for"]
@@ -180,7 +184,8 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
             Training features (numeric and finite: encode categoricals and impute
             missing values upstream, e.g. with a Pipeline). A sparse matrix is
             densified with a DataConversionWarning when it has at most
-            ``MAX_DENSE_ELEMENTS`` (10⁸) elements, and rejected above.
+            ``MAX_DENSE_ELEMENTS`` (10⁸) elements, and rejected above; after a
+            fit, sparse input to ``predict`` and the like warns the first time.
         y : array-like of shape (n_samples,)
             Binary target of any label type; ``classes_`` keeps the labels.
         sensitive_features : array-like of shape (n_samples,) or (n_samples, k)
@@ -189,19 +194,40 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
             classifiers. Requested by default for metadata routing.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights for the objective and the group statistics.
+            Only their ratios matter: the same weights at any scale (1e-36 or
+            1e36) train the same model.
 
         Returns
         -------
         self : object
             The fitted classifier.
+
+        Notes
+        -----
+        A fit either returns the fitted estimator or raises and leaves it
+        unfitted: every fitted attribute is removed, including a previous fit's
+        model (also with ``warm_start``), so that ``predict`` raises
+        NotFittedError instead of answering with a half-built or stale model.
+        Ctrl-C while training is not a failure: training stops and fit returns
+        (see ``interrupted_``).
         """
-        self._validate_params()
-        with torch_threads(self._n_threads):
-            return self._fit(X, y, sensitive_features, sample_weight)
+        try:
+            self._validate_params()
+            check_float32_range(self)
+            with torch_threads(self._n_threads):
+                return self._fit(X, y, sensitive_features, sample_weight)
+        except BaseException:
+            # A fit either returns the fitted estimator or leaves it unfitted
+            # (a previous fit's model too, which a warm start may have half
+            # updated): predict then raises NotFittedError rather than answer.
+            for name in [k for k in vars(self) if k.endswith("_") and k[0] != "_"]:
+                delattr(self, name)
+            raise
 
     def _fit(self, X, y, sensitive_features, sample_weight):
         incremental = bool(self.warm_start) and hasattr(self, "net_")
-        X, y = validate_X(self, X, y, reset=not incremental)
+        self._sparse_told = [False]
+        X, y = validate_X(self, X, y, reset=not incremental, fitting=True)
         self.classes_, y01 = encode_target(
             self, y, self.classes_ if incremental else None
         )
@@ -244,7 +270,13 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
         self.net_.train_split = valid_data and predefined_split(valid_data)
         self.net_.partial_fit(data, epochs=self.max_epochs if incremental else None)
         hist = self.net_.history
-        self.n_iter_ = len(hist)
+        # Ctrl-C stops training and fit returns (skorch's convention), with the
+        # last finished epoch's model: n_iter_ counts finished epochs.
+        self.interrupted_ = bool(self.net_.interrupted_)
+        cut_short = self.interrupted_ and "train_loss" not in hist[-1]
+        self.n_iter_ = len(hist) - int(cut_short)
+        if not self.interrupted_:
+            warn_single_class(self, self.net_.module_, data.X)
         selected = [i for i, h in enumerate(hist) if h.get("selected")]
         self.best_epoch_ = selected[-1] + 1 if selected else None
         self.validation_report_ = None
@@ -308,12 +340,15 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
             )
         constraints = make_constraints(self.constraint, self.bound, self.pairing)
         compiled = compile_constraints(constraints, mass, names)
+        check_bounds(self, compiled)
         if incremental and compiled.n_constraints != self.net_.algorithm_.n_constraints:
             raise ValueError(
                 "warm_start fit produced a different number of constraint rows "
                 f"({compiled.n_constraints} vs {self.net_.algorithm_.n_constraints}"
                 "); refit from scratch with warm_start=False."
             )
+        if self._algorithm.uses_constraints:
+            warn_small_groups(self.classes_, compiled, groups, y01)
         self.groups_ = list(names)
         self.constraints_ = compiled.constraints
         self.constraint_names_ = list(compiled.row_names)
@@ -617,7 +652,8 @@ classes_ : numpy.ndarray of shape (2,)
         weights once averaging starts; ``valid_*`` on the validation rows (and
         skorch's ``valid_loss`` and ``valid_acc``); ``margins`` (the confidence
         margins), ``multipliers``, ``slack``, ``dur`` (seconds), ``event_lr``,
-        and ``selected`` on the epoch ``select`` returned.
+        ``selected`` on the epoch ``select`` returned, and ``interrupted`` on
+        the last row of a fit stopped by Ctrl-C.
     loss_curve_ : list of float
         ``train_loss`` of each epoch.
     multipliers_ : pandas.Series or None
@@ -627,7 +663,14 @@ classes_ : numpy.ndarray of shape (2,)
         columns, small groups merged per ``min_group_size``); ``None`` when fit
         had no groups.
     n_iter_ : int
-        Epochs trained.
+        Epochs trained (that finished, when the fit was interrupted).
+    interrupted_ : bool
+        True when Ctrl-C (SIGINT) stopped training: ``fit`` returned, with a
+        :class:`~fairsk.exceptions.FitInterruptedWarning`, the weights of the
+        last finished epoch (its last iterate: weight averaging and
+        ``select="feasible"`` not applied), and the last row of ``history_``
+        records ``"interrupted": True``. False after a fit that ran to the end
+        or that a callback stopped (``EarlyStopping``).
     compiled_constraints_ : fairsk.constraints.CompiledConstraints or None
         The constraints compiled against the training groups.
     validation_report_ : pandas.DataFrame or None

@@ -7,20 +7,23 @@ the errors a user sees, each naming the problem.
 
 from __future__ import annotations
 
-import warnings
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.exceptions import DataConversionWarning
+import torch
+from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
 from sklearn.model_selection import train_test_split
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import validate_data
 
 from ..constraints import cell_mass
+from ..exceptions import SmallGroupWarning, warn
+from ..problem import logits_of
 
-__all__ = ["MAX_DENSE_ELEMENTS"]
+__all__ = ["FLOAT32_MAX", "MAX_BOUND", "MAX_DENSE_ELEMENTS", "MIN_CELL_SAMPLES"]
 
 #: Largest sparse ``X`` (rows × columns) that fit and predict densify, with a
 #: DataConversionWarning: 10⁸ elements is 0.8 GB as float64 (0.4 GB as float32).
@@ -28,12 +31,27 @@ __all__ = ["MAX_DENSE_ELEMENTS"]
 #: or text encoding) raises a ValueError instead of exhausting memory.
 MAX_DENSE_ELEMENTS = 10**8
 
+#: Fewest training samples in a (group, label) cell that the constraints read
+#: before fit warns (SmallGroupWarning): a statistic estimated from fewer rows has
+#: a standard error of the order of 1/√n ≥ 0.3, far above any useful bound.
+MIN_CELL_SAMPLES = 10
 
-def validate_X(est, X, y="no_validation", *, reset: bool):
+#: Largest float32, the dtype of training: a real hyperparameter above it
+#: (``lr``, ``alpha``, ``dual_lr``, ...) cannot enter a float32 operation.
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+#: Largest bound: an epoch sums constraint values and the augmented terms square
+#: them, in float32; a bound of 1e18 keeps both finite (a larger bound on a rate,
+#: a loss in nats or a ratio constrains nothing anyway).
+MAX_BOUND = 1e18
+
+
+def validate_X(est, X, y="no_validation", *, reset: bool, fitting: bool = False):
     """``validate_data``, with sparse ``X`` densified up to a size limit.
 
     Returns ``X`` (and ``y`` unless it is ``"no_validation"``, as in
-    scikit-learn) as validated dense float arrays.
+    scikit-learn) as validated dense float arrays. Densifying warns when
+    ``fitting``, and after a fit only the first time.
     """
     kwargs = {"reset": reset, "dtype": [np.float64, np.float32]}
     kwargs["accept_sparse"] = ["csr", "csc", "coo"]
@@ -52,12 +70,18 @@ def validate_X(est, X, y="no_validation", *, reset: bool):
                 "elements (MAX_DENSE_ELEMENTS). Reduce its dimensionality upstream, "
                 "e.g. TruncatedSVD in a Pipeline, or pass a dense array."
             )
-        warnings.warn(
-            f"X is a sparse matrix of shape {X.shape}; {name} densifies it (the "
-            "network takes dense rows).",
-            DataConversionWarning,
-            stacklevel=4,
-        )
+        # Told once per fit and once for the predictions after it. The flag is a
+        # list that predict mutates (predict leaves the estimator's __dict__ as it
+        # is).
+        told = getattr(est, "_sparse_told", [False])
+        if fitting or not told[0]:
+            warn(
+                f"X is a sparse matrix of shape {X.shape}; {name} densifies it (the "
+                "network takes dense rows)"
+                + ("." if fitting else "; told once until the next fit."),
+                DataConversionWarning,
+            )
+            told[0] = told[0] or not fitting
         X = X.toarray()
     return X if no_y else (X, y)
 
@@ -149,3 +173,96 @@ def compile_on_rows(compiled, groups, y01, sample_weight):
         again.cells, compiled.cells
     )
     return again if same else compiled
+
+
+def check_float32_range(est) -> None:
+    """Reject a real hyperparameter that float32, training's dtype, cannot hold.
+
+    ``_parameter_constraints`` admits any finite real for ``lr``, ``alpha``,
+    ``dual_lr``, ...; above :data:`FLOAT32_MAX` torch fails deep inside the first
+    step ("value cannot be converted"). Bounds are checked against
+    :data:`MAX_BOUND` when the constraints are compiled.
+    """
+    for name, rules in est._parameter_constraints.items():
+        value = getattr(est, name, None)
+        real = any(isinstance(r, Interval) and r.type is Real for r in rules)
+        if not real or name == "bound" or not isinstance(value, Real):
+            continue
+        if abs(float(value)) > FLOAT32_MAX:
+            raise ValueError(
+                f"{name}={float(value):.3g} is larger than float32 can hold "
+                f"({FLOAT32_MAX:.2g}), the dtype {type(est).__name__} trains in; "
+                f"choose {name} at most {FLOAT32_MAX:.2g} (a sensible value is many "
+                "orders of magnitude smaller)."
+            )
+
+
+def check_bounds(est, compiled) -> None:
+    """Reject a bound above :data:`MAX_BOUND` (its float32 sums would overflow)."""
+    for con in compiled.constraints:
+        if con.bound > MAX_BOUND:
+            raise ValueError(
+                f"The bound of {con.name!r} is {con.bound:.3g}; "
+                f"{type(est).__name__} trains in float32 and accepts bounds of at "
+                f"most {MAX_BOUND:.0e} (MAX_BOUND), whose sums and squares over an "
+                "epoch stay finite. A bound this large constrains nothing: use "
+                "UnconstrainedClassifier instead."
+            )
+
+
+def warn_small_groups(classes, compiled, groups, y01) -> None:
+    """Warn for each group with a cell the constraints read but few rows in.
+
+    Counts training rows (weights aside) per (group, label) cell; a cell below
+    :data:`MIN_CELL_SAMPLES` makes its group's statistic an estimate from a
+    handful of rows.
+    """
+    counts = np.zeros((len(compiled.group_names), 2), dtype=np.int64)
+    np.add.at(counts, (groups, y01.astype(np.int64)), 1)
+    small: dict[int, list] = {}
+    for g, label in compiled.cells:
+        if counts[g, label] < MIN_CELL_SAMPLES:
+            small.setdefault(int(g), []).append(int(label))
+    for g, labels in small.items():
+        cells = ", ".join(
+            f"{counts[g, lab]} with label {classes[lab]}" for lab in labels
+        )
+        warn(
+            f"Group {compiled.group_names[g]!r} is too small to estimate its "
+            f"constraint statistics: {counts[g].sum()} training samples of "
+            f"{len(y01)} ({cells}; the constraints need at least "
+            f"{MIN_CELL_SAMPLES} in each (group, label) cell they read). An "
+            "estimate from n samples has a standard error of the order of "
+            "1/sqrt(n), so its bound will not hold reliably on new data. Merge "
+            "small groups into 'other' with min_group_size, collect more samples "
+            "of the group, or drop its rows.",
+            SmallGroupWarning,
+        )
+
+
+def warn_single_class(est, module, X: torch.Tensor, chunk: int = 65536) -> None:
+    """Warn when the fitted model predicts one class for every training row.
+
+    A model that never predicts one of the classes on the data it was trained on
+    (too few epochs, too small a step, unscaled features, or a bound that forces
+    it) would otherwise pass silently; the check costs one forward pass over the
+    training rows, on the device.
+    """
+    was_training = module.training
+    module.eval()
+    with torch.no_grad():
+        positives = sum(
+            int((logits_of(module, X[i : i + chunk]) > 0).sum())
+            for i in range(0, X.shape[0], chunk)
+        )
+    module.train(was_training)
+    if 0 < positives < X.shape[0]:
+        return
+    label = est.classes_[int(positives > 0)]
+    warn(
+        f"{type(est).__name__} predicts class {label} for all {X.shape[0]} training "
+        "samples: the model has not learned to tell the classes apart. Train "
+        "longer (max_epochs), raise lr, standardise the features, or loosen the "
+        "bound if the constraint forces it.",
+        ConvergenceWarning,
+    )

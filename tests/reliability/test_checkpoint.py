@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 
 import numpy as np
 import pytest
 from skorch.callbacks import Callback, Checkpoint, LoadInitState
 
-from fairsk import SSLALMClassifier
+from fairsk import FitInterruptedWarning, SSLALMClassifier
 from fairsk.benchmark import io as bench_io
 from fairsk.benchmark.io import RunStore, atomic_write
 
@@ -26,25 +27,25 @@ SIX = {**TINY, "max_epochs": 6}  # weight averaging over epochs 4-6
 
 
 class StopAtEpochEnd(Callback):
-    """Raise KeyboardInterrupt at the end of an epoch (after the checkpoint)."""
+    """Press Ctrl-C (SIGINT) at the end of an epoch (after the checkpoint)."""
 
     def __init__(self, epoch):
         self.epoch = epoch
 
     def on_epoch_end(self, net, **kwargs):
         if len(net.history) == self.epoch:
-            raise KeyboardInterrupt
+            signal.raise_signal(signal.SIGINT)  # Ctrl-C
 
 
 class StopMidEpoch(Callback):
-    """Raise KeyboardInterrupt in the middle of an epoch."""
+    """Press Ctrl-C (SIGINT) in the middle of an epoch."""
 
     def __init__(self, epoch, batch):
         self.epoch, self.batch = epoch, batch
 
     def on_batch_end(self, net, **kwargs):
         if len(net.history) == self.epoch and len(net.history[-1, "batches"]) > 2:
-            raise KeyboardInterrupt
+            signal.raise_signal(signal.SIGINT)  # Ctrl-C
 
 
 def _checkpoint(folder):
@@ -53,10 +54,15 @@ def _checkpoint(folder):
 
 def _interrupt_and_resume(cls, params, stopper, folder, X, y, A):
     part = cls(**params, callbacks=[_checkpoint(folder), stopper])
-    part.fit(X, y, sensitive_features=A)  # skorch turns the interrupt into a return
+    with pytest.warns(FitInterruptedWarning):  # the interrupt stops fit, which returns
+        part.fit(X, y, sensitive_features=A)
+    assert part.interrupted_
     cp = _checkpoint(folder)
     resumed = cls(**params, callbacks=[cp, LoadInitState(cp)])
-    return part, resumed.fit(X, y, sensitive_features=A)
+    resumed.fit(X, y, sensitive_features=A)
+    assert not resumed.interrupted_
+    assert not any(row.get("interrupted") for row in resumed.history_)
+    return part, resumed
 
 
 @pytest.mark.parametrize("cls", CLASSIFIERS, ids=lambda c: c.__name__)
@@ -114,13 +120,15 @@ def test_resume_variants(params, stopper, tmp_path):
 def test_resume_twice(tmp_path):
     X, y, A = make_synthetic()
     full = SSLALMClassifier(**SIX).fit(X, y, sensitive_features=A)
-    SSLALMClassifier(**SIX, callbacks=[_checkpoint(tmp_path), StopAtEpochEnd(2)]).fit(
-        X, y, sensitive_features=A
-    )
+    with pytest.warns(FitInterruptedWarning):
+        SSLALMClassifier(
+            **SIX, callbacks=[_checkpoint(tmp_path), StopAtEpochEnd(2)]
+        ).fit(X, y, sensitive_features=A)
     cp = _checkpoint(tmp_path)
-    SSLALMClassifier(**SIX, callbacks=[cp, LoadInitState(cp), StopAtEpochEnd(4)]).fit(
-        X, y, sensitive_features=A
-    )
+    with pytest.warns(FitInterruptedWarning):
+        SSLALMClassifier(
+            **SIX, callbacks=[cp, LoadInitState(cp), StopAtEpochEnd(4)]
+        ).fit(X, y, sensitive_features=A)
     cp = _checkpoint(tmp_path)
     last = SSLALMClassifier(**SIX, callbacks=[cp, LoadInitState(cp)]).fit(
         X, y, sensitive_features=A
@@ -134,13 +142,15 @@ def test_without_f_algorithm_the_resume_differs(tmp_path):
     X, y, A = make_synthetic()
     full = SSLALMClassifier(**SIX).fit(X, y, sensitive_features=A)
     plain = Checkpoint(monitor=None, dirname=str(tmp_path))
-    SSLALMClassifier(**SIX, callbacks=[plain, StopAtEpochEnd(4)]).fit(
-        X, y, sensitive_features=A
-    )
+    with pytest.warns(FitInterruptedWarning):
+        SSLALMClassifier(**SIX, callbacks=[plain, StopAtEpochEnd(4)]).fit(
+            X, y, sensitive_features=A
+        )
     plain = Checkpoint(monitor=None, dirname=str(tmp_path))
-    resumed = SSLALMClassifier(**SIX, callbacks=[plain, LoadInitState(plain)]).fit(
-        X, y, sensitive_features=A
-    )
+    with pytest.warns(UserWarning, match=r"no f_algorithm.*start afresh"):
+        resumed = SSLALMClassifier(**SIX, callbacks=[plain, LoadInitState(plain)]).fit(
+            X, y, sensitive_features=A
+        )
     assert not np.array_equal(resumed.predict_proba(X), full.predict_proba(X))
 
 

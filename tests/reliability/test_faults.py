@@ -223,7 +223,11 @@ def test_no_warning_on_the_acceptance_task(acs_income):
 def test_monitoring_groups_without_constraints_never_warns(data):
     X, y, A = data
     with warnings.catch_warnings():
-        warnings.simplefilter("error", ConvergenceWarning)
+        # Only the bound's warning is at stake: six epochs of this tiny fit
+        # predict one class, which fit rightly reports (issue 17).
+        warnings.filterwarnings(
+            "error", "The model returned .* misses its bound", ConvergenceWarning
+        )
         clf = UnconstrainedClassifier(**SIX).fit(X, y, sensitive_features=A)
     assert clf.history_[-1, "loss_gap_violation"] > VIOLATION_ATOL  # unmet, silent
 

@@ -31,6 +31,7 @@ from fairsk import (
 )
 from fairsk.datasets import TabularEncoder
 from fairsk.estimators import inputs as estimator_inputs
+from fairsk.exceptions import SmallGroupWarning
 
 from ..common import CLASSIFIERS, TINY, make_synthetic
 
@@ -356,7 +357,8 @@ def test_sparse_X_is_densified_with_a_warning(kind, data):
         proba = clf.predict_proba(kind(X))
     # Densifying changes nothing: the same model and the same predictions.
     np.testing.assert_array_equal(proba, dense.predict_proba(X))
-    with pytest.warns(DataConversionWarning):
+    with warnings.catch_warnings():  # told once after a fit (by predict_proba)
+        warnings.simplefilter("error", DataConversionWarning)
         report = clf.feasibility_report(kind(X), y, A, n_boot=0)
     assert (
         report["value"].tolist()
@@ -422,12 +424,16 @@ def test_group_smaller_than_the_batch_is_kept(data):
     A[:3] = "three"
     y = y.copy()
     y[:3] = [0, 1, 0]
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", UserWarning)  # no merge, no warning
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         warnings.simplefilter("ignore", ConvergenceWarning)  # 3 epochs: bound unmet
         clf = SSLALMClassifier(**{**TINY, "batch_size": 64}).fit(
             X, y, sensitive_features=A
         )
+    # Not merged: kept, with the one warning that says it is too small to
+    # estimate its statistics (issue 17).
+    assert [w.category for w in caught] == [SmallGroupWarning]
+    assert "Group 'three' is too small" in str(caught[0].message)
     assert clf.groups_ == ["a", "b", "three"]
     assert np.isfinite(clf.predict_proba(X)).all()
     assert all(np.isfinite(h["multipliers"]).all() for h in clf.history_)
