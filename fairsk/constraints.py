@@ -479,10 +479,14 @@ class CompiledConstraints:
 
         Each row is linear in cell means, so (for a fixed model) its estimate from
         :math:`n_c` samples per cell has standard error
-        :math:`\sqrt{\sum_{c,q} K_{j,(c,q)}^2 \sigma^2_{c,q} / n_c}`. A row met
-        with this margin on the training set holds on new data from the same
-        population with the one-sided normal confidence that ``z`` stands for.
-        Ratio rows get no margin (their scale depends on the rates themselves).
+        :math:`\sqrt{\sum_{c,q} K_{j,(c,q)}^2 \sigma^2_{c,q} / n_c}`. For a model
+        chosen *independently* of these rows, a row met with this margin would
+        hold on new data from the same population with about the one-sided
+        normal confidence that ``z`` stands for. A model trained on the same
+        rows is optimistic on them (most for small groups), which this margin
+        does not account for; :meth:`fairsk.problem.FairProblem.set_margins`
+        also clips a gap's tightened bound at 0. Ratio rows get no margin
+        (their scale depends on the rates themselves).
         """
         nq = var.shape[1]
         v = var.detach().cpu().double().numpy().reshape(-1)
