@@ -25,7 +25,7 @@ Protocol (rerunnable, real data only):
   near 0.5), so ``test`` cannot go far below 0.02 whatever the method;
   ``new19`` and ``2018`` (thousands of Non-White rows) can.
 - **Held-out estimate.** For rows whose classifier holds rows out
-  (``validation_fraction`` / ``holdout_fraction``), a second table gives the
+  (``validation_fraction``), a second table gives the
   ``validation_report_`` estimate of |ΔL| on those rows, its 95% bootstrap
   interval, and how often the interval covers ``new19`` and ``2018``.
 
@@ -33,10 +33,10 @@ Rows: the unconstrained network; SSL-ALM with its defaults (bound 0.005); the
 cheap levers (weight decay ``alpha``, fewer epochs, weight averaging off, the
 ``confidence`` margin off, dropout, the existing validation split with
 ``select="feasible"``); held-out constraint estimation (Cotter et al. 2019:
-``holdout_fraction``) at several fractions, with and without the margin and
-selection; switching subgradient with and without it. ``holdout_fraction`` and
-``holdout_objective`` exist only in the issue-18 prototype branch: a row whose
-parameter the installed fairsk does not have is skipped with a note.
+``holdout_constraints=True`` with ``validation_fraction``) at several
+fractions, with and without the margin and selection; switching subgradient
+with and without it. A row whose parameter the installed fairsk does not have
+is skipped with a note.
 
 ``--small-train 650 --large-train 3900`` gives a single state's size (the
 issue's state files: 6-7k rows, 730-1,070 Non-White, 70% of them training).
@@ -62,7 +62,6 @@ Torch trains on one thread (the estimators' default).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import inspect
 import itertools
 import json
@@ -100,51 +99,19 @@ BOUND = 0.005
 class DropoutMLP(nn.Module):
     """fairsk's MLP with dropout after every hidden activation (training only)."""
 
-    p = 0.2
-
-    def __init__(self, n_features, hidden_layer_sizes=(64, 32), activation="relu"):
+    def __init__(self, n_features, hidden_layer_sizes=(64, 32), dropout=0.2):
         super().__init__()
-        act = {"relu": torch.relu, "tanh": torch.tanh}[activation]
         widths = [n_features, *hidden_layer_sizes, 1]
         self.layers = nn.ModuleList(
             nn.Linear(a, b) for a, b in itertools.pairwise(widths)
         )
-        self._act = act
+        self.dropout = dropout
 
     def forward(self, X):
         *hidden, last = self.layers
         for lin in hidden:
-            X = F.dropout(self._act(lin(X)), self.p, self.training)
+            X = F.dropout(torch.relu(lin(X)), self.dropout, self.training)
         return last(X).squeeze(-1)
-
-
-def _dropout_classifier(p: float, **params):
-    """An SSLALMClassifier whose network is :class:`DropoutMLP` with rate ``p``.
-
-    fairsk has no parameter for the module, so this swaps the class the
-    estimator builds (``fairsk.estimators.base.MLP``) while the net is built: a
-    probe of the lever, not an API.
-    """
-    module = type(f"DropoutMLP{p:g}", (DropoutMLP,), {"p": p})
-
-    class DropoutSSLALM(SSLALMClassifier):
-        def _build_net(self, *args, **kwargs):
-            base = sys.modules["fairsk.estimators.base"]
-            with _patched(base, "MLP", module):
-                return super()._build_net(*args, **kwargs)
-
-    DropoutSSLALM.__name__ = "SSLALMClassifier+dropout"
-    return DropoutSSLALM(**params)
-
-
-@contextlib.contextmanager
-def _patched(obj, name, value):
-    before = getattr(obj, name)
-    setattr(obj, name, value)
-    try:
-        yield
-    finally:
-        setattr(obj, name, before)
 
 
 # -- the rows -------------------------------------------------------------------
@@ -162,7 +129,7 @@ class Method:
     def available(self) -> str | None:
         """Why this row cannot run with the installed fairsk (``None``: it can)."""
         accepted = inspect.signature(self.cls.__init__).parameters
-        missing = sorted(k for k in self.params if k not in accepted)
+        missing = sorted(k for k in self.params if k not in accepted and "__" not in k)
         if missing:
             return f"{self.cls.__name__} has no parameter {', '.join(missing)}"
         return None
@@ -173,7 +140,7 @@ class Method:
             params.setdefault("constraint", "loss_gap")
             params.setdefault("bound", BOUND)
         if self.dropout is not None:
-            return _dropout_classifier(self.dropout, **params)
+            params.update(module=DropoutMLP, module__dropout=self.dropout)
         return self.cls(**params)
 
     def key(self) -> str:
@@ -189,7 +156,7 @@ SSL, SSG, UNC = (
     SwitchingSubgradientClassifier,
     UnconstrainedClassifier,
 )
-HOLD = {"holdout_fraction": 0.3}
+HOLD = {"validation_fraction": 0.3, "holdout_constraints": True}
 METHODS = [
     Method("unconstrained", UNC),
     Method("sslalm", SSL),
@@ -209,14 +176,13 @@ METHODS = [
         "valid=0.2+feasible", SSL, {"validation_fraction": 0.2, "select": "feasible"}
     ),
     # held-out constraint estimation (Cotter et al. 2019)
-    Method("holdout=0.2", SSL, {"holdout_fraction": 0.2}),
+    Method("holdout=0.2", SSL, {**HOLD, "validation_fraction": 0.2}),
     Method("holdout=0.3", SSL, HOLD),
-    Method("holdout=0.5", SSL, {"holdout_fraction": 0.5}),
+    Method("holdout=0.5", SSL, {**HOLD, "validation_fraction": 0.5}),
     Method("holdout=0.3,conf=None", SSL, {**HOLD, "confidence": None}),
     Method("holdout=0.3,average=None", SSL, {**HOLD, "average": None}),
     Method("holdout=0.3+feasible", SSL, {**HOLD, "select": "feasible"}),
     Method("holdout=0.3,alpha=0.02", SSL, {**HOLD, "alpha": 0.02}),
-    Method("holdout=0.3,obj", SSL, {**HOLD, "holdout_objective": True}),
     # switching subgradient
     Method("ssg", SSG),
     Method("ssg,holdout=0.3", SSG, HOLD),

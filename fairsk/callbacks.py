@@ -229,7 +229,7 @@ class FairnessMonitor(Callback):
     """
 
     def initialize(self):  # noqa: D102
-        self.evaluations_, self.compiled_ = {}, None
+        self.evaluations_, self.compiled_, self.held_out_ = {}, None, False
         return self
 
     evaluations_: dict = {}
@@ -237,6 +237,7 @@ class FairnessMonitor(Callback):
     def on_epoch_end(self, net, dataset_valid=None, **kwargs):  # noqa: D102
         problem, hist = net.problem_, net.history
         self.compiled_ = problem.data.compiled
+        self.held_out_ = problem.holdout is not None
         self.evaluations_ = {"": problem.evaluate()}
         model = candidate(net)
         if _find(net, WeightAveraging) is not None:
@@ -257,7 +258,9 @@ class FairnessMonitor(Callback):
             return
         if compiled is None or not net.algorithm_.uses_constraints:
             return
+        # The returned model, on the rows the multipliers were driven by.
         prefix = "avg_" if int(net.algorithm_.averaged.n_averaged) else ""
+        prefix = "valid_" if self.held_out_ else prefix
         keys = [prefix + con.name + "_violation" for con in compiled.constraints]
         row = next(
             (h for h in reversed(net.history) if all(_finite(h.get(k)) for k in keys)),
@@ -352,14 +355,21 @@ class BoundMargins(Callback):
         problem.set_margins(margins)
         return margins
 
+    def _evaluate(self, net) -> dict:
+        # With held-out rows (holdout_constraints), their estimates' errors.
+        problem = net.problem_
+        if problem.holdout is not None:
+            return problem.evaluate(problem.holdout)
+        monitor = _find(net, FairnessMonitor)
+        evaluated = monitor is not None and monitor.evaluations_
+        return monitor.evaluations_[""] if evaluated else problem.evaluate()
+
     def on_epoch_begin(self, net, **kwargs):  # noqa: D102
         if net.problem_.margins is None:  # the first epoch of this fit
-            self._update(net, net.problem_.evaluate())
+            self._update(net, self._evaluate(net))
 
     def on_epoch_end(self, net, **kwargs):  # noqa: D102
-        monitor = _find(net, FairnessMonitor)
-        ev = monitor.evaluations_[""] if monitor else net.problem_.evaluate()
-        margins = self._update(net, ev)
+        margins = self._update(net, self._evaluate(net))
         if margins is not None:
             net.history.record("margins", margins.tolist())
 

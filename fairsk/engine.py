@@ -384,7 +384,8 @@ class FairNet(NeuralNetBinaryClassifier):
         with contextlib.suppress(RuntimeError):  # a state of another device type
             if self.algorithm_.rng_state.numel():
                 gen.set_state(self.algorithm_.rng_state.cpu())  # the draws continue
-        self.problem_ = FairProblem(self.module_, dataset, gen)
+        holdout = getattr(dataset, "holdout", None)
+        self.problem_ = FairProblem(self.module_, dataset, gen, holdout)
         self.algorithm_.bind(self.problem_, self.optimizer_, self.lr)
         return _Epochs(self)
 
@@ -497,8 +498,10 @@ class _Epochs:
 
     def __iter__(self):
         net = self.net
-        bs = net.problem_.data.n if net.batch_size in (-1, None) else net.batch_size
-        return net.problem_.batches(int(bs), net.algorithm_.n_draws)
+        problem = net.problem_
+        bs = problem.data.n if net.batch_size in (-1, None) else net.batch_size
+        draws = net.algorithm_.draws(holdout=problem.holdout is not None)
+        return problem.batches(int(bs), *draws)
 
 
 class _Chunks:

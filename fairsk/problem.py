@@ -64,6 +64,8 @@ class Batch(tuple):
         then ``n_draws`` constraint samples (views into a gathered block).
     n_obj, n_draws : int
         Objective rows (they come first) and balanced constraint samples.
+    n_holdout : int
+        How many of the last samples come from held-out rows.
     idx : torch.Tensor
         Training-set indices of the objective rows.
     weight : torch.Tensor or None
@@ -101,10 +103,10 @@ class Batch(tuple):
     (torch.Size([]), torch.Size([2, 2]))
     """
 
-    def __new__(cls, X, y, n_obj, n_draws, idx, weight=None):  # noqa: D102
+    def __new__(cls, X, y, n_obj, n_draws, idx, weight=None, n_holdout=0):  # noqa: D102
         self = super().__new__(cls, (X[:n_obj], y[:n_obj]))
         self.rows_X, self.rows_y, self.n_obj, self.n_draws = X, y, n_obj, n_draws
-        self.idx, self.weight = idx, weight
+        self.idx, self.weight, self.n_holdout = idx, weight, n_holdout
         return self
 
 
@@ -119,6 +121,10 @@ class FairProblem:
         The training set (its ``compiled`` constraints may be ``None``).
     generator : torch.Generator
         Source of every random draw (minibatches and constraint samples).
+    holdout : TrainingData or None
+        Rows the network never fits, with a constraint sampler over the same
+        cells (Cotter et al. 2019's "two-dataset" Lagrangian): a step's last
+        ``n_holdout`` constraint samples come from them.
 
     Examples
     --------
@@ -156,11 +162,14 @@ class FairProblem:
     """
 
     def __init__(
-        self, module: nn.Module, data: TrainingData, generator: torch.Generator
+        self,
+        module: nn.Module,
+        data: TrainingData,
+        generator: torch.Generator,
+        holdout: TrainingData | None = None,
     ):
-        self.module = module
-        self.data = data
-        self.generator = generator
+        self.module, self.data, self.generator = module, data, generator
+        self.holdout = holdout
         compiled = data.compiled
         self.n_constraints = 0 if compiled is None else compiled.n_constraints
         #: The margins the bounds are tightened by (``None``: none set).
@@ -180,7 +189,7 @@ class FairProblem:
         return logits_of(self.module, X)
 
     # -- gathering a step's rows ---------------------------------------------------
-    def batches(self, batch_size: int, n_draws: int):
+    def batches(self, batch_size: int, n_draws: int, n_holdout: int = 0):
         """Yield one :class:`Batch` per step of an epoch over a fresh permutation.
 
         Rows are gathered up to :data:`BLOCK_STEPS` steps at a time -- one
@@ -188,7 +197,8 @@ class FairProblem:
         samples together -- so a step costs only views: indexing a device tensor
         row by row is as expensive as the small network's forward pass. Drawing
         the constraint samples ahead is exact: which rows are drawn never depends
-        on the model.
+        on the model. The last ``n_holdout`` of the ``n_draws`` samples come
+        from the held-out rows.
         """
         data = self.data
         n, bs = data.n, min(batch_size, data.n)
@@ -200,45 +210,67 @@ class FairProblem:
         for first in range(0, full, steps):
             s = min(steps, full - first)
             obj = perm[first * bs : (first + s) * bs].view(s, bs)
-            yield from self._gathered(obj, n_draws)
+            yield from self._gathered(obj, n_draws, n_holdout)
         if n % bs:
-            yield from self._gathered(perm[full * bs :].view(1, -1), n_draws)
+            tail = perm[full * bs :].view(1, -1)
+            yield from self._gathered(tail, n_draws, n_holdout)
 
     def gather(self, obj_rows: torch.Tensor, n_draws: int = 0) -> Batch:
         """One :class:`Batch`: the rows ``obj_rows`` and ``n_draws`` fresh samples."""
         return next(self._gathered(obj_rows.view(1, -1), n_draws))
 
-    def _gathered(self, obj: torch.Tensor, n_draws: int):
-        data, (S, b) = self.data, obj.shape
-        if n_draws:
-            con = data.sampler.sample(self.generator, S * n_draws).view(S, -1)
-            rows = torch.cat([obj, con], 1)
-        else:
-            con, rows = None, obj
-        flat = rows.reshape(-1)
-        Xb = data.X.index_select(0, flat).view(*rows.shape, -1)
-        yb = data.y.index_select(0, flat).view(rows.shape)
-        rw = None
-        if data.weight is not None:
-            rw = data.weight[obj]
-            if n_draws:
-                rw = torch.cat([rw, data.cell_weight[con]], 1)
+    def _gathered(self, obj: torch.Tensor, n_draws: int, n_holdout: int = 0):
+        (S, b), parts = obj.shape, []
+        sources = [(self.data, obj, n_draws - n_holdout)]
+        if n_holdout:
+            sources.append((self.holdout, obj[:, :0], n_holdout))
+        for data, own, draws in sources:
+            rows, con = own, None
+            if draws:
+                con = data.sampler.sample(self.generator, S * draws).view(S, -1)
+                rows = torch.cat([own, con], 1)
+            flat = rows.reshape(-1)
+            w = None
+            if data.weight is not None:
+                w = torch.cat(
+                    [data.weight[own]] + ([data.cell_weight[con]] if draws else []), 1
+                )
+            parts.append(
+                (
+                    data.X.index_select(0, flat).view(*rows.shape, -1),
+                    data.y.index_select(0, flat).view(rows.shape),
+                    w,
+                )
+            )
+        Xb, yb, rw = (
+            p[0] if len(p) == 1 or p[0] is None else torch.cat(p, 1)
+            for p in zip(*parts, strict=True)
+        )
         for i in range(S):
-            yield Batch(Xb[i], yb[i], b, n_draws, obj[i], None if rw is None else rw[i])
+            yield Batch(
+                Xb[i],
+                yb[i],
+                b,
+                n_draws,
+                obj[i],
+                None if rw is None else rw[i],
+                n_holdout,
+            )
 
     # -- minibatch estimates ------------------------------------------------------
-    def _sample_map(self) -> torch.Tensor:
+    def _sample_map(self, holdout: bool = False) -> torch.Tensor:
         """``K_k``: one constraint sample's per-row quantities to its vector ``c + b``.
 
         A sample holds ``k`` rows of each cell; each row's quantity enters its
         cell's mean with weight ``1/k``, and the cell means enter the rows of
         ``K``: shape ``(m, rows * nq)``, columns in the sample's row order.
         """
-        if "sample" not in self._maps:
-            cc, k = self.data.compiled, self.data.sampler.k
+        data = self.holdout if holdout else self.data
+        if ("sample", holdout) not in self._maps:
+            cc, k = data.compiled, data.sampler.k
             n_q, nq = len(cc.quantities), 1 + len(self._extra_fns)
             K = torch.as_tensor(cc.K, dtype=torch.float64)
-            Kk = torch.zeros(self.n_constraints, self.data.sampler.rows * nq)
+            Kk = torch.zeros(self.n_constraints, data.sampler.rows * nq)
             Kk = Kk.double()
             cols = torch.arange(len(cc.cells) * n_q)
             cell, q_col = cols // n_q, torch.as_tensor(self._q_col)[cols % n_q]
@@ -247,10 +279,10 @@ class FairProblem:
             j = torch.arange(k)
             idx = ((cell[:, None] * k + j) * nq + q_col[:, None]).reshape(-1)
             Kk.index_add_(1, idx, (K / k).repeat_interleave(k, dim=1))
-            self._maps["sample"] = Kk.to(self.data.device, self.data.X.dtype)
-        return self._maps["sample"]
+            self._maps["sample", holdout] = Kk.to(self.data.device, self.data.X.dtype)
+        return self._maps["sample", holdout]
 
-    def _step_map(self, b: int, n_draws: int) -> torch.Tensor:
+    def _step_map(self, b: int, n_draws: int, n_holdout: int = 0) -> torch.Tensor:
         """Return the linear map from a step's per-row quantities to ``[f, c¹, ...]``.
 
         The objective (a mean over the first ``b`` rows) and every sample's
@@ -258,19 +290,19 @@ class FairProblem:
         them all in one matrix-vector product (a step's overhead, not its
         arithmetic, dominates at these sizes). Cached per shape.
         """
-        key = (b, n_draws)
+        key = (b, n_draws, n_holdout)
         if key not in self._maps:
             nq = 1 + (len(self._extra_fns) if n_draws else 0)
             m = self.n_constraints if n_draws else 0
-            Kk = self._sample_map() if n_draws else None
-            R = Kk.shape[1] if n_draws else 0
-            W = self.data.X.new_zeros(1 + n_draws * m, b * nq + n_draws * R)
+            maps = [self._sample_map(d >= n_draws - n_holdout) for d in range(n_draws)]
+            width = b * nq + sum(Kk.shape[1] for Kk in maps)
+            W = self.data.X.new_zeros(1 + n_draws * m, width)
             if b:
                 W[0, 0 : b * nq : nq] = 1.0 / b
-            for d in range(n_draws):
-                W[
-                    1 + d * m : 1 + (d + 1) * m, b * nq + d * R : b * nq + (d + 1) * R
-                ] = Kk
+            col = b * nq
+            for d, Kk in enumerate(maps):  # one block per sample
+                W[1 + d * m : 1 + (d + 1) * m, col : col + Kk.shape[1]] = Kk
+                col += Kk.shape[1]
             self._maps[key] = W
         return self._maps[key]
 
@@ -300,9 +332,8 @@ class FairProblem:
         if batch.weight is not None:
             Q = Q * (batch.weight if Q.dim() == 1 else batch.weight[:, None])
         if n_draws <= FUSED_DRAWS:  # a training step: one product
-            return torch.addmv(
-                self._bias(n_draws), self._step_map(b, n_draws), Q.reshape(-1)
-            )
+            W = self._step_map(b, n_draws, batch.n_holdout)
+            return torch.addmv(self._bias(n_draws), W, Q.reshape(-1))
         f = Q[:b].reshape(b, -1)[:, 0].mean() if b else Q.new_zeros(())
         c = Q[b:].reshape(n_draws, -1) @ self._sample_map().T - self.b
         return torch.cat([f.view(1), c.reshape(-1)])

@@ -197,6 +197,9 @@ class TrainingData(torch.utils.data.Dataset):
             w = _relative(sample_weight)
             self.raw_weight = _shared(w, self.device).to(dtype)
             self.weight = torch.as_tensor(w / w.mean(), dtype=dtype).to(self.device)
+        #: Held-out rows whose constraint estimates drive the multipliers
+        #: (``holdout_constraints``); set by the estimator.
+        self.holdout: TrainingData | None = None
         self.groups = None
         self.cell = None
         self.cell_weight = None

@@ -38,15 +38,22 @@ class Linear(nn.Module):
         return self.lin(x).squeeze(-1)
 
 
-def setup(algorithm_cls, lr=0.1, **params):
+#: Held-out rows (holdout_constraints): other features, the same cells.
+X_HOLD = np.array([[0.5], [1.5], [-2.0], [1.0]])
+
+
+def setup(algorithm_cls, lr=0.1, holdout=False, **params):
     mass = np.zeros((2, 2))
     np.add.at(mass, (G, Y.astype(int)), 1.0)
     compiled = compile_constraints(
         make_constraints("loss_gap", DELTA), mass, ["a", "b"]
     )
     data = TrainingData(X, Y, G, None, compiled, 4, "cpu", dtype=torch.float64)
+    held = None
+    if holdout:
+        held = TrainingData(X_HOLD, Y, G, None, compiled, 4, "cpu", torch.float64)
     model = Linear()
-    problem = FairProblem(model, data, torch.Generator().manual_seed(0))
+    problem = FairProblem(model, data, torch.Generator().manual_seed(0), held)
     alg = algorithm_cls(compiled.n_constraints, **params).double()
     opt = alg.prepare_optimizer(torch.optim.SGD(model.parameters(), lr=lr))
     alg.bind(problem, opt, lr)
@@ -55,7 +62,7 @@ def setup(algorithm_cls, lr=0.1, **params):
 
 def step(alg):
     """One step on a batch holding all four rows (and every cell once per draw)."""
-    batch = next(alg.problem.batches(4, alg.n_draws))
+    batch = next(alg.problem.batches(4, *alg.draws(alg.held_out)))
     f, _ = alg.gradients(batch)
     alg.apply()
     return f
@@ -65,9 +72,9 @@ def sigmoid(z):
     return 1 / (1 + np.exp(-z))
 
 
-def by_hand(w, b):
+def by_hand(w, b, x=None):
     """Objective, constraint vector, and their gradients in (w, b)."""
-    x = X[:, 0]
+    x = X[:, 0] if x is None else x
     p = sigmoid(w * x + b)
     loss = -(Y * np.log(p) + (1 - Y) * np.log(1 - p))
     dl = np.stack([(p - Y) * x, p - Y], 1)  # per-sample gradient of BCE
@@ -163,3 +170,27 @@ def test_alm_is_sslalm_without_smoothing():
         params(model), [W0, B0] - 0.1 * (df + weight @ J), rtol=1e-12
     )
     assert not isinstance(alg.optimizer, MoreauEnvelope)  # no anchor state
+
+
+def test_sslalm_step_with_held_out_estimates():
+    # Cotter et al.'s two-dataset step: λ and the weight from the held-out rows'
+    # constraint estimates, the Jacobian from the training rows'.
+    tau, eta, rho = 0.1, 0.5, 2.0
+    model, alg = setup(
+        SSLALM,
+        lr=tau,
+        holdout=True,
+        dual_lr=eta,
+        penalty=rho,
+        smoothing=0.0,
+        anchor_rate=1.0,
+    )
+    step(alg)
+    _, df, _, J = by_hand(W0, B0)
+    _, _, c_hold, _ = by_hand(W0, B0, X_HOLD[:, 0])
+    lam = eta * c_hold
+    np.testing.assert_allclose(alg.multipliers.numpy(), lam, rtol=1e-12)
+    weight = lam + rho * c_hold
+    np.testing.assert_allclose(
+        params(model), [W0, B0] - tau * (df + weight @ J), rtol=1e-12
+    )

@@ -69,6 +69,10 @@ class Algorithm(nn.Module):
     uses_constraints = True
     #: Balanced constraint samples gathered with each step's minibatch.
     n_draws = 0
+    #: With held-out rows (``holdout_constraints``): the samples from the
+    #: training rows and from the held-out rows; ``None``: the rule has no
+    #: estimate to move to held-out rows.
+    holdout_draws: tuple[int, int] | None = None
     #: Whether the primal step may be any torch optimizer (``optimizer=``); the
     #: others fold their step sizes into the gradient, which only SGD applies as
     #: they mean it.
@@ -120,10 +124,24 @@ class Algorithm(nn.Module):
         """Return the primal optimizer this rule steps with (the given one)."""
         return optimizer
 
+    @classmethod
+    def draws(cls, holdout: bool = False) -> tuple[int, int]:
+        """Return the constraint samples per step, and how many are held out."""
+        if not holdout:
+            return cls.n_draws, 0
+        if cls.holdout_draws is None:
+            raise ValueError(
+                f"{cls.__name__} has no constraint estimate to take from held-out "
+                "rows (holdout_constraints needs multipliers or a switch)."
+            )
+        return sum(cls.holdout_draws), cls.holdout_draws[1]
+
     def bind(self, problem: FairProblem, optimizer, lr: float) -> None:
         """Attach the problem and the primal optimizer (base step ``lr``)."""
         self.problem, self.optimizer, self.base_lr = problem, optimizer, float(lr)
         self.params = [p for g in optimizer.param_groups for p in g["params"]]
+        #: Which constraint samples the step reads for what (held out or not).
+        self.held_out = problem.holdout is not None
 
     def unbind(self) -> None:
         """Drop references to the training data (before pickling or saving)."""

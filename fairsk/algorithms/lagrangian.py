@@ -112,6 +112,9 @@ class SSLALM(Algorithm):
         ),
     }
     n_draws = 2
+    #: Held out (Cotter et al. 2019): the Jacobian's sample from the training
+    #: rows, the multiplier step's and the weight's samples from held-out rows.
+    holdout_draws = (1, 2)
 
     def __init__(self, n_constraints: int = 0, **settings):
         super().__init__(n_constraints, **settings)
@@ -119,7 +122,7 @@ class SSLALM(Algorithm):
         self.register_buffer("multipliers", torch.zeros(m))
         self.slack = nn.Parameter(torch.zeros(m), requires_grad=False)
         self.dual = make_dual_update(self.dual_update).setup(m)
-        self.register_buffer("_coef", torch.zeros(1 + 2 * m), persistent=False)
+        self.register_buffer("_coef", torch.zeros(1 + 3 * m), persistent=False)
 
     def configure(self, **settings) -> None:
         """Set hyperparameters; a new rule keeps its state (a warm start)."""
@@ -145,6 +148,7 @@ class SSLALM(Algorithm):
     def bind(self, problem, optimizer, lr) -> None:
         """Attach; resolve the rule's inherited hyperparameters."""
         super().bind(problem, optimizer, lr)
+        self._coef.zero_()
         self.dual.configure(
             dual_lr=self.dual_lr,
             penalty=self.penalty,
@@ -163,15 +167,17 @@ class SSLALM(Algorithm):
             self.n_constraints,
         )
         logits = problem.forward(batch.rows_X)
-        out = problem.terms(logits, batch)  # [f, c(ζ¹), c(ζ²)]
+        out = problem.terms(logits, batch)  # [f, c(ζ¹), c(ζ²)] (+ a held-out one)
         with torch.no_grad():
-            ct = out[1:].view(2, m)
+            ct = out[1:].view(-1, m)
             if rule.uses_slack:
                 ct = ct + slack  # c̃(x; ζ¹), c̃(x; ζ²)
-            weight = rule.step(self.multipliers, ct[0], ct[1])  # 1., and w of 5.
-            coef = self._coef
-            coef[1 : 1 + m].copy_(weight)
-            self._c_sum.add_(out[1 : 1 + m])
+            # 1., and w of 5.: from the held-out samples when there are.
+            held = int(self.held_out)
+            weight = rule.step(self.multipliers, ct[held], ct[held + 1])
+            coef = self._coef[: out.shape[0]]
+            coef[1 : 1 + m].copy_(weight)  # on c(ζ¹) from the training rows
+            self._c_sum.add_(out[1 + held * m : 1 + (held + 1) * m])
         self._backward(torch.dot(coef, out))  # ∇f + Jᵀw for θ
         if rule.uses_slack:  # ∂/∂s of wᵀ(c + s)
             if slack.grad is None:

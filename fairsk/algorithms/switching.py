@@ -135,6 +135,9 @@ class SwitchingSubgradient(Algorithm):
     shared_defaults = {"lr": 0.1, "constraint_batch_size": 256}
     #: Constraint samples per step: the switching sample and the gradient sample.
     n_draws = 2
+    #: Held out: the switch on a held-out sample, the gradient on the training
+    #: rows' sample.
+    holdout_draws = (1, 1)
     any_optimizer = False
 
     def __init__(self, n_constraints: int = 0, **settings):
@@ -172,9 +175,10 @@ class SwitchingSubgradient(Algorithm):
         logits = problem.forward(batch.rows_X)
         out = problem.terms(logits, batch)  # [f, c(ζ¹), c(ζ²)]
         polyak = "polyak" in (self.step_rule, self.constraint_step_rule)
+        switch, grad = (2, 1) if self.held_out else (1, 2)  # rows of the samples
         with torch.no_grad():
             od = out.detach()
-            c_max, j = od[1 : 1 + m].max(0)
+            c_max, j = od[1 + (switch - 1) * m : 1 + switch * m].max(0)
             on_constraint = c_max >= self.current_tolerance
             lr = self.lr
             if polyak:
@@ -193,9 +197,9 @@ class SwitchingSubgradient(Algorithm):
                     None,
                 )
                 weight = torch.where(on_constraint, eta_c, eta_f) / lr
-            pos = torch.where(on_constraint, j + 1 + m, 0)
+            pos = torch.where(on_constraint, j + 1 + (grad - 1) * m, 0)
             self._coef.zero_().scatter_(0, pos.view(1), weight.view(1))
-            self._c_sum.add_(od[1 : 1 + m])
+            self._c_sum.add_(od[1 + (switch - 1) * m : 1 + switch * m])
             self._constraint_steps.add_(on_constraint)
         self._backward(torch.dot(self._coef, out))
         if polyak:

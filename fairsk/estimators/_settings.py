@@ -102,6 +102,21 @@ SHARED_HEAD = {
         bootstrap interval (``validation_report_``). ``None`` trains on every
         row.""",
     ),
+    "holdout_constraints": Setting(
+        False,
+        ["boolean"],
+        "bool",
+        """Drive the multipliers (SSL-ALM, ALM) or the switch (switching
+        subgradient), and the ``confidence`` margins, by constraint estimates on
+        the validation rows, which the network never fits; its gradient steps
+        use the training rows (Cotter et al. 2019, *Training Well-Generalizing
+        Classifiers for Fairness Metrics and Other Data-Dependent Constraints*,
+        the "two-dataset" Lagrangian). Needs ``validation_fraction``; the
+        end-of-fit bound check then reads the validation rows. Measured on the
+        small-group protocol of ``benchmarks/bench_small_groups.py`` it did
+        worse than the default (the held-out estimates are noisier than the
+        training rows' optimism): see the user guide's page on constraints.""",
+    ),
     "select": Setting(
         "last",
         [StrOptions({"last", "feasible"})],

@@ -236,11 +236,16 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
                 sample_weight, X, dtype=np.float64, ensure_non_negative=True
             )
         groups = self._encode_groups(sensitive_features, X.shape[0], incremental)
-        if self.select == "feasible" and self.validation_fraction is None:
-            raise ValueError(
-                "select='feasible' picks the model on a validation set; set "
-                "validation_fraction (e.g. 0.2)."
-            )
+        for needs, what in (
+            (self.select == "feasible", "select='feasible' picks the model on"),
+            (self.holdout_constraints, "holdout_constraints estimates on"),
+        ):
+            if needs and self.validation_fraction is None:
+                raise ValueError(
+                    f"{what} the validation rows; set validation_fraction (e.g. 0.2)."
+                )
+        if self.holdout_constraints:
+            self._algorithm.draws(holdout=True)  # raises when it does not apply
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
         train, valid = split_rows(self.validation_fraction, y01, groups, rng)
@@ -260,9 +265,11 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
         if valid is not None:
             vg, vw = part(groups, valid), part(sample_weight, valid)
             valid_compiled = compile_on_rows(compiled, vg, y01[valid], vw)
+            held = cbs if self.holdout_constraints else None  # sampled from
             valid_data = TrainingData(
-                X[valid], y01[valid], vg, vw, valid_compiled, None, device
+                X[valid], y01[valid], vg, vw, valid_compiled, held, device
             )
+            data.holdout = valid_data if self.holdout_constraints else None
         if incremental:
             self._update_net()
         else:
