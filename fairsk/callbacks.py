@@ -44,34 +44,7 @@ __all__ = [
     "SelectFeasible",
     "WeightAveraging",
     "default_callbacks",
-    "violation_tolerance",
 ]
-
-#: The end-of-fit feasibility check allows a returned model to miss a bound on the
-#: training set by half its allowance, and by at least this much (in the
-#: constraint's units). The spread of a stochastic method's end point sets it: on
-#: the ACS income task with the defaults, SSL-ALM's training loss gap at bound
-#: 0.005 ends between 0.0025 and 0.017 across seeds.
-VIOLATION_ATOL = 0.02
-
-
-def violation_tolerance(kind: str, bound: float) -> float:
-    r"""How far a trained model may miss a bound before fit warns.
-
-    Half the constraint's allowance, at least :data:`VIOLATION_ATOL`: the
-    allowance is the gap :math:`\delta` itself for ``"difference"``, the
-    relative gap :math:`1 - r` that :math:`\min/\max \ge r` permits for
-    ``"ratio"``, and a fifth of the level for ``"upper"``.
-
-    Examples
-    --------
-    >>> violation_tolerance("difference", 0.05), violation_tolerance("ratio", 0.8)
-    (0.025, 0.1)
-    >>> violation_tolerance("difference", 0.005)  # the absolute floor
-    0.02
-    """
-    allowance = {"difference": bound, "ratio": 1.0 - bound, "upper": 0.2 * bound}
-    return max(0.5 * allowance[kind], VIOLATION_ATOL)
 
 
 def default_callbacks(
@@ -219,8 +192,8 @@ class FairnessMonitor(Callback):
     once :class:`WeightAveraging` runs (``avg_*``; ``None`` before averaging
     begins), and, with validation rows, the model that would be returned
     (``valid_*``). When training ends it warns with a ConvergenceWarning if the
-    returned model misses a bound on the training set by more than
-    :func:`violation_tolerance`.
+    returned model misses a bound on the training set by more than its kind's
+    tolerance (:meth:`fairsk.kinds.Kind.tolerance`).
 
     Examples
     --------
@@ -270,7 +243,7 @@ class FairnessMonitor(Callback):
             return
         missed = []
         for con, key in zip(compiled.constraints, keys, strict=True):
-            violation, tol = row[key], violation_tolerance(con.kind, con.bound)
+            violation, tol = row[key], con.form.tolerance(con.bound)
             if violation > tol:
                 missed.append(
                     f"{con.name} = {row[prefix + con.name]:.4g} (bound "

@@ -13,16 +13,12 @@ averaged within each cell, giving the matrix :math:`M_{(g,y),q}`. A group
     rate, error rate)} \\ [y = y^*] & \text{conditional on } y = y^*
     \text{ (TPR: } y^*=1\text{, FPR: } y^*=0) \end{cases}
 
-and a constraint compares statistics across groups with a linear inequality
-:math:`k_j^\top \operatorname{vec}(M) - b_j \le 0`:
-
-- ``kind="difference"``: :math:`\pm(S_a - S_b) - \delta \le 0` for each pair
-  (``pairing="one_vs_each"``) or :math:`\pm(S_g - S_{\text{pop}}) - \delta \le 0`
-  with the population statistic :math:`S_{\text{pop}} = \sum_g P(g\mid\text{cond})
-  S_g` (``pairing="one_vs_mean"``);
-- ``kind="ratio"`` (fairlearn's ``ratio_bound``, :math:`\min/\max \ge r`):
-  :math:`r S_b - S_a \le 0` for every ordered pair (or against the population);
-- ``kind="upper"`` (bounded group loss): :math:`S_g - \delta \le 0`.
+and a constraint compares statistics across groups with linear inequalities
+:math:`k_j^\top \operatorname{vec}(M) - b_j \le 0`, as its kind says
+(:mod:`fairsk.kinds`: a difference, a ratio, an upper bound), for every pair of
+groups (``pairing="one_vs_each"``) or each group against the population statistic
+:math:`S_{\text{pop}} = \sum_g P(g\mid\text{cond}) S_g` (``"one_vs_mean"``, as
+fairlearn's moments compare each group with the overall rate).
 
 Because the map is linear, a minibatch that holds ``k`` samples of each cell gives
 an unbiased estimate of every constraint at once (one matrix product), no batch can
@@ -34,15 +30,15 @@ decision's value with the sigmoid surrogate's gradient -- and the loss is the BC
 
 from __future__ import annotations
 
-import itertools
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from numbers import Real
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from .kinds import KINDS, Kind
 
 __all__ = [
     "CONSTRAINTS",
@@ -173,7 +169,6 @@ STATISTICS: dict[str, Statistic] = {
     "error_rate": Statistic("error_rate", ERROR),
 }
 
-_KINDS = ("difference", "ratio", "upper")
 _PAIRINGS = ("auto", "one_vs_mean", "one_vs_each")
 
 
@@ -228,8 +223,8 @@ class Constraint:
             stats.append(s)
         if not stats:
             raise ValueError("A Constraint needs at least one statistic.")
-        if kind not in _KINDS:
-            raise ValueError(f"kind must be one of {_KINDS}, got {kind!r}.")
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {tuple(KINDS)}, got {kind!r}.")
         if pairing not in _PAIRINGS:
             raise ValueError(f"pairing must be one of {_PAIRINGS}, got {pairing!r}.")
         self.statistics = tuple(stats)
@@ -255,51 +250,191 @@ class Constraint:
             name=self.name,
         )
 
+    @property
+    def form(self) -> Kind:
+        """The kind's object (:mod:`fairsk.kinds`): rows, value, violation."""
+        return KINDS[self.kind]
+
     def check_bound(self) -> None:
         """Raise ValueError when the bound is outside the range its kind allows."""
-        b = self.bound
-        if not isinstance(b, Real) or isinstance(b, bool) or not np.isfinite(b):
-            raise ValueError(
-                f"bound for {self.name!r} must be a finite number, got {b!r}."
-            )
         # Only the built-in rates are known to lie in [0, 1]; a custom quantity
         # (a logit, a margin) may differ by more than 1 across groups.
         is_rate = all(s.quantity in _RATES for s in self.statistics)
-        if self.kind == "ratio":
-            if not 0 < b <= 1:
-                raise ValueError(
-                    f"bound for the ratio constraint {self.name!r} is min/max >= r "
-                    f"and must be in (0, 1], got {b}."
-                )
-        elif b < 0:
-            raise ValueError(f"bound for {self.name!r} must be >= 0, got {b}.")
-        elif is_rate and b >= 1:
-            raise ValueError(
-                f"bound for {self.name!r} compares rates, which differ by less than 1; "
-                f"a bound >= 1 is vacuous (got {b}). Use a value in [0, 1)."
-            )
-        elif self.kind == "upper" and b == 0:
-            raise ValueError(
-                f"bound for {self.name!r} is an upper bound on a loss and must be > 0."
-            )
+        self.form.check_bound(self.name, self.bound, is_rate)
 
 
-#: String shortcuts for constraints, named as in fairlearn where it has one.
-CONSTRAINTS: dict[str, dict] = {
-    "loss_gap": {"statistics": "loss"},
-    "demographic_parity": {"statistics": "positive_rate"},
-    "equal_opportunity": {"statistics": "true_positive_rate"},
-    "equalized_odds": {"statistics": ("true_positive_rate", "false_positive_rate")},
-    "error_rate_parity": {"statistics": "error_rate"},
-    "bounded_group_loss": {"statistics": "loss", "kind": "upper"},
-    "demographic_parity_ratio": {"statistics": "positive_rate", "kind": "ratio"},
-    "equal_opportunity_ratio": {"statistics": "true_positive_rate", "kind": "ratio"},
-    "equalized_odds_ratio": {
-        "statistics": ("true_positive_rate", "false_positive_rate"),
-        "kind": "ratio",
-    },
-    "error_rate_ratio": {"statistics": "error_rate", "kind": "ratio"},
+@dataclass(frozen=True)
+class Named:
+    """One named constraint: what it compares and how, and what others call it.
+
+    The one home of a name: training reads ``statistics`` and ``kind``;
+    reports the paper metric (``metric``, a key of
+    :func:`fairsk.metrics.paper_metrics`) and the per-group statistic
+    (``group_stat``) that measure it; the benchmark and ``constraint=`` the
+    fairlearn counterpart (``moment``, a :mod:`fairlearn.reductions` class
+    name, and ``threshold``, ThresholdOptimizer's ``constraints``).
+
+    Examples
+    --------
+    >>> CONSTRAINTS["demographic_parity"].moment
+    'DemographicParity'
+    """
+
+    statistics: tuple[str, ...]
+    kind: str = "difference"
+    metric: str = ""
+    group_stat: str = ""
+    moment: str | None = None
+    threshold: str | None = None
+    #: Whether ThresholdOptimizer takes the bound as its tolerance.
+    relaxable: bool = True
+
+    def constraint(self, name: str, bound=None, pairing: str = "auto") -> Constraint:
+        """Return the :class:`Constraint` this entry names."""
+        return Constraint(
+            list(self.statistics), bound, kind=self.kind, pairing=pairing, name=name
+        )
+
+
+_TPR, _FPR = "true_positive_rate", "false_positive_rate"
+_EO = "equalized_odds_difference"
+
+#: The named constraints (``constraint="demographic_parity"``), named as in
+#: fairlearn where it has one. An unknown name is an error wherever it is used.
+CONSTRAINTS: dict[str, Named] = {
+    "loss_gap": Named(("loss",), metric="loss_gap", group_stat="loss"),
+    "demographic_parity": Named(
+        ("positive_rate",),
+        metric="ind",
+        group_stat="selection_rate",
+        moment="DemographicParity",
+        threshold="demographic_parity",
+    ),
+    "demographic_parity_ratio": Named(
+        ("positive_rate",), "ratio", "ind", "selection_rate", "DemographicParity"
+    ),
+    "equalized_odds": Named(
+        (_TPR, _FPR),
+        metric=_EO,
+        group_stat="tpr",
+        moment="EqualizedOdds",
+        threshold="equalized_odds",
+        relaxable=False,
+    ),
+    "equalized_odds_ratio": Named((_TPR, _FPR), "ratio", _EO, "tpr", "EqualizedOdds"),
+    "equal_opportunity": Named(
+        (_TPR,),
+        metric="equal_opportunity_difference",
+        group_stat="tpr",
+        moment="TruePositiveRateParity",
+        threshold="true_positive_rate_parity",
+    ),
+    "equal_opportunity_ratio": Named(
+        (_TPR,),
+        "ratio",
+        "equal_opportunity_difference",
+        "tpr",
+        "TruePositiveRateParity",
+    ),
+    "false_positive_rate_parity": Named(
+        (_FPR,),
+        metric="false_positive_rate_difference",
+        group_stat="fpr",
+        moment="FalsePositiveRateParity",
+        threshold="false_positive_rate_parity",
+    ),
+    "false_positive_rate_ratio": Named(
+        (_FPR,),
+        "ratio",
+        "false_positive_rate_difference",
+        "fpr",
+        "FalsePositiveRateParity",
+    ),
+    "error_rate_parity": Named(
+        ("error_rate",),
+        "difference",
+        "error_rate_difference",
+        "error_rate",
+        "ErrorRateParity",
+    ),
+    "error_rate_ratio": Named(
+        ("error_rate",),
+        "ratio",
+        "error_rate_difference",
+        "error_rate",
+        "ErrorRateParity",
+    ),
+    "bounded_group_loss": Named(("loss",), "upper", "max_group_loss", "loss"),
+    "bounded_group_error": Named(
+        ("error_rate",), "upper", "max_group_error", "error_rate", "BoundedGroupLoss"
+    ),
 }
+
+
+def from_fairlearn(moment) -> Constraint:
+    """Translate a :mod:`fairlearn.reductions` moment into a constraint and bound.
+
+    fairlearn compares each group with the overall statistic, so the constraint
+    pairs ``"one_vs_mean"``: ``DemographicParity(difference_bound=d)`` is
+    ``"demographic_parity"`` with bound ``d``; ``ratio_bound=r`` (without
+    ``ratio_bound_slack``) its ``_ratio`` form with bound ``r``;
+    ``BoundedGroupLoss(ZeroOneLoss(), upper_bound=u)`` is
+    ``"bounded_group_error"`` (each group's error rate at most ``u``).
+
+    Examples
+    --------
+    >>> from fairlearn.reductions import EqualizedOdds
+    >>> from_fairlearn(EqualizedOdds(difference_bound=0.02))
+    Constraint(['true_positive_rate', 'false_positive_rate'], bound=0.02, \
+kind='difference', pairing='one_vs_mean', name='equalized_odds')
+    """
+    cls = type(moment).__name__
+    if cls == "BoundedGroupLoss":
+        loss = type(moment.reduction_loss).__name__
+        if loss != "ZeroOneLoss":
+            raise ValueError(
+                f"BoundedGroupLoss({loss}) has no fairsk counterpart: fairsk bounds a "
+                "group's error rate (ZeroOneLoss) or its cross-entropy "
+                "(constraint='bounded_group_loss')."
+            )
+        kind, bound = "upper", moment.upper_bound
+    elif getattr(moment, "ratio", 1.0) != 1.0:
+        if moment.eps:
+            raise ValueError(
+                f"{cls}(ratio_bound_slack={moment.eps}) has no fairsk counterpart: "
+                "fairsk's ratio constraints take no slack."
+            )
+        kind, bound = "ratio", moment.ratio
+    else:
+        kind, bound = "difference", getattr(moment, "eps", None)
+    for name, entry in CONSTRAINTS.items():
+        if entry.moment == cls and entry.kind == kind:
+            return entry.constraint(name, bound, pairing="one_vs_mean")
+    raise ValueError(
+        f"fairlearn's {cls} has no fairsk counterpart; fairsk takes "
+        f"{sorted({e.moment for e in CONSTRAINTS.values() if e.moment})}."
+    )
+
+
+def named(name: str) -> Named:
+    """Return the catalog entry of ``name`` (a ValueError lists the names).
+
+    Examples
+    --------
+    >>> named("loss_gap").statistics
+    ('loss',)
+    """
+    if name not in CONSTRAINTS:
+        raise ValueError(
+            f"Unknown constraint {name!r}; expected one of {sorted(CONSTRAINTS)}, "
+            "a fairsk.Constraint or a fairlearn moment."
+        )
+    return CONSTRAINTS[name]
+
+
+def _is_moment(obj) -> bool:
+    moment = __import__("fairlearn.reductions").reductions.Moment
+    return isinstance(obj, moment)
 
 
 def make_constraints(
@@ -341,15 +476,13 @@ def make_constraints(
     out = []
     for item, b in zip(items, bounds, strict=True):
         if isinstance(item, str):
-            if item not in CONSTRAINTS:
-                raise ValueError(
-                    f"Unknown constraint {item!r}; expected one of "
-                    f"{sorted(CONSTRAINTS)} or a fairsk.Constraint."
-                )
-            item = Constraint(name=item, **CONSTRAINTS[item])
+            item = named(item).constraint(item)
+        elif _is_moment(item):
+            item = from_fairlearn(item)
         elif not isinstance(item, Constraint):
             raise TypeError(
-                f"constraint must be a name or a fairsk.Constraint, got {item!r}."
+                "constraint must be a name, a fairsk.Constraint or a fairlearn "
+                f"moment, got {item!r}."
             )
         c = item.with_defaults(b, pairing)
         if c.bound is None:
@@ -377,8 +510,8 @@ class CompiledConstraints:
         Group statistics: ``S = A @ vec(M)``.
     row_names : list of str
         One readable name per constraint row.
-    row_kinds : numpy.ndarray of str
-        The ``kind`` of the constraint each row comes from.
+    tightened : numpy.ndarray of bool
+        Whether the ``confidence`` margin tightens each row (its kind says).
     stat_index : list of tuple
         ``(constraint index, statistic name, group code or "pop")`` of each row of A.
     constraints : list of Constraint
@@ -432,7 +565,7 @@ class CompiledConstraints:
     stat_index: list
     constraints: list
     group_names: list
-    row_kinds: np.ndarray
+    tightened: np.ndarray
 
     @property
     def n_constraints(self) -> int:
@@ -492,7 +625,7 @@ class CompiledConstraints:
         v = var.detach().cpu().double().numpy().reshape(-1)
         n = np.repeat(n_eff.detach().cpu().double().numpy(), nq)
         se = np.sqrt((self.K**2) @ (v / np.maximum(n, 1.0)))
-        return np.where(self.row_kinds == "ratio", 0.0, z * se)
+        return np.where(self.tightened, z * se, 0.0)
 
     def recompiled(self, mass: np.ndarray) -> CompiledConstraints:
         """Return the same constraints compiled on other (group, label) masses.
@@ -517,12 +650,13 @@ class CompiledConstraints:
         """Summarise each constraint from group statistics ``S``.
 
         Returns one dict per constraint with ``name``, ``kind``, ``bound``, ``value``
-        (largest gap, smallest ratio, or largest group statistic) and ``violation``
-        (how far ``value`` is on the wrong side of ``bound``; ``<= 0`` is feasible).
+        (its kind's value: the largest gap, the smallest ratio, the largest group
+        statistic) and ``violation`` (how far ``value`` is on the wrong side of
+        ``bound``; ``<= 0`` is feasible).
         """
         out = []
         for ci, con in enumerate(self.constraints):
-            value = -np.inf if con.kind != "ratio" else np.inf
+            values = []
             for stat in con.statistics:
                 rows = [
                     (g, S[i])
@@ -530,42 +664,20 @@ class CompiledConstraints:
                     if c_idx == ci and name == stat.name
                 ]
                 groups = np.array([v for g, v in rows if g != "pop"])
-                pop = [v for g, v in rows if g == "pop"]
-                if len(groups) == 0:
-                    continue
-                if con.kind == "upper":
-                    value = max(value, groups.max())
-                elif con.pairing == "one_vs_each":
-                    if con.kind == "difference":
-                        value = max(value, groups.max() - groups.min())
-                    else:
-                        value = min(value, _safe_ratio(groups.min(), groups.max()))
-                else:
-                    p = pop[0]
-                    if con.kind == "difference":
-                        value = max(value, np.abs(groups - p).max())
-                    else:
-                        ratios = [
-                            min(_safe_ratio(v, p), _safe_ratio(p, v)) for v in groups
-                        ]
-                        value = min(value, min(ratios))
-            violation = con.bound - value if con.kind == "ratio" else value - con.bound
+                if len(groups):
+                    pop = next(v for g, v in rows if g == "pop")
+                    values.append(con.form.value(groups, pop, con.pairing))
+            value = con.form.worst(values)
             out.append(
                 {
                     "name": con.name,
                     "kind": con.kind,
                     "bound": float(con.bound),
                     "value": float(value),
-                    "violation": float(violation),
+                    "violation": float(con.form.violation(value, con.bound)),
                 }
             )
         return out
-
-
-def _safe_ratio(a: float, b: float) -> float:
-    if b == 0:
-        return 1.0 if a == 0 else 0.0
-    return float(a / b)
 
 
 def cell_mass(groups, y01, n_groups: int, sample_weight=None) -> np.ndarray:
@@ -664,7 +776,7 @@ def compile_constraints(
         return (2 * g + y) * n_q + q_index[qname]
 
     group_mass = cell_mass.sum(axis=1)
-    k_rows, b_rows, names, kinds = [], [], [], []
+    k_rows, b_rows, names, tightened = [], [], [], []
     a_rows, stat_index = [], []
     for ci, con in enumerate(constraints):
         for stat in con.statistics:
@@ -690,7 +802,7 @@ def compile_constraints(
                     )
                     continue
                 vecs[g] = v
-            if len(vecs) < 2 and con.kind != "upper":
+            if len(vecs) < con.form.min_groups:
                 raise ValueError(
                     f"Constraint {con.name!r} needs {stat.name} in at least two "
                     f"groups, but only {len(vecs)} group(s) have samples with "
@@ -701,41 +813,19 @@ def compile_constraints(
                 if stat.label is None
                 else cell_mass[:, stat.label]
             )
-            pop = sum(cond[g] * vecs[g] for g in vecs) / sum(cond[g] for g in vecs)
+            vecs["pop"] = sum(cond[g] * vecs[g] for g in vecs) / sum(
+                cond[g] for g in vecs
+            )
             for g, v in vecs.items():
                 a_rows.append(v)
                 stat_index.append((ci, stat.name, g))
-            a_rows.append(pop)
-            stat_index.append((ci, stat.name, "pop"))
-
-            def label(g):
-                return "pop" if g == "pop" else str(group_names[g])
-
-            def add(vec, b, text, prefix=con.name, kind=con.kind):
-                k_rows.append(vec)
-                b_rows.append(b)
-                names.append(f"{prefix}: {text}")
-                kinds.append(kind)
-
-            s, r = stat.name, con.bound
-            if con.kind == "upper":
-                for g, v in vecs.items():
-                    add(v, r, f"{s}[{label(g)}] <= {r}")
-                continue
-            if con.pairing == "one_vs_each":
-                pairs = list(itertools.combinations(vecs, 2))
-            else:
-                pairs = [(g, "pop") for g in vecs]
-            vec_of = {**vecs, "pop": pop}
-            for a, bb in pairs:
-                va, vb = vec_of[a], vec_of[bb]
-                la, lb = label(a), label(bb)
-                if con.kind == "difference":
-                    add(va - vb, r, f"{s}[{la}] - {s}[{lb}] <= {r}")
-                    add(vb - va, r, f"{s}[{lb}] - {s}[{la}] <= {r}")
-                else:
-                    add(r * vb - va, 0.0, f"{r} * {s}[{lb}] - {s}[{la}] <= 0")
-                    add(r * va - vb, 0.0, f"{r} * {s}[{la}] - {s}[{lb}] <= 0")
+            for k, rhs, text in con.form.rows(
+                vecs, stat.name, con.bound, con.pairing, group_names
+            ):
+                k_rows.append(k)
+                b_rows.append(rhs)
+                names.append(f"{con.name}: {text}")
+                tightened.append(con.form.tightened)
     K = np.array(k_rows)
     A = np.array(a_rows)
     # Keep only the cells some constraint reads: they are what the sampler draws.
@@ -753,5 +843,5 @@ def compile_constraints(
         stat_index=stat_index,
         constraints=list(constraints),
         group_names=list(group_names),
-        row_kinds=np.array(kinds),
+        tightened=np.array(tightened, dtype=bool),
     )

@@ -173,7 +173,7 @@ def feasibility_report(
         # that a gap near zero gets a lower end of zero (a percentile interval of
         # |d| itself would exclude zero, and often the estimate).
         for i, con in enumerate(compiled.constraints):
-            if con.kind == "ratio":
+            if not con.form.rowwise:
                 continue
             names = [n for n in bounds if n.startswith(con.name + ":") and boot_rows[n]]
             ends = np.array(
@@ -183,13 +183,12 @@ def feasibility_report(
                 ]
             )
             low[i], high[i] = ends.max(axis=0)
-            if con.kind == "difference":
-                low[i] = max(low[i], 0.0)
+            if con.form.floor is not None:
+                low[i] = max(low[i], con.form.floor)
     rows = []
     for i, con in enumerate(compiled.constraints):
-        ratio = con.kind == "ratio"
-        violation = con.bound - values[i] if ratio else values[i] - con.bound
-        holds = low[i] >= con.bound if ratio else high[i] <= con.bound
+        violation = con.form.violation(values[i], con.bound)
+        holds = con.form.holds(low[i], high[i], con.bound)
         rows.append(
             {
                 "constraint": con.name,

@@ -391,7 +391,7 @@ class FairProblem:
         compiled = self.data.compiled
         self.margins = margins
         b = compiled.b - margins
-        b = np.where(compiled.row_kinds == "ratio", b, np.maximum(b, 0.0))
+        b = np.where(compiled.tightened, np.maximum(b, 0.0), b)
         self.b = torch.as_tensor(b, dtype=self.b.dtype, device=self.b.device)
         for key in [k for k in self._maps if k[0] == "bias"]:
             del self._maps[key]

@@ -378,3 +378,56 @@ def test_group_without_positives_is_left_out_end_to_end():
         dp = SSLALMClassifier(constraint="demographic_parity", bound=0.1, **FAST)
         dp.fit(X, y, sensitive_features=A)
     assert sum("[c]" in n for n in dp.constraint_names_) == 2
+
+
+# -- fairlearn's moments as constraints ----------------------------------------------
+FAIRLEARN_EQUIVALENTS = [
+    ("DemographicParity", {"difference_bound": 0.05}, "demographic_parity", 0.05),
+    ("DemographicParity", {"ratio_bound": 0.8}, "demographic_parity_ratio", 0.8),
+    ("EqualizedOdds", {"difference_bound": 0.1}, "equalized_odds", 0.1),
+    ("TruePositiveRateParity", {"difference_bound": 0.1}, "equal_opportunity", 0.1),
+    ("FalsePositiveRateParity", {"ratio_bound": 0.7}, "false_positive_rate_ratio", 0.7),
+    ("ErrorRateParity", {"difference_bound": 0.05}, "error_rate_parity", 0.05),
+]
+
+
+@pytest.mark.parametrize("moment, kwargs, name, bound", FAIRLEARN_EQUIVALENTS)
+def test_a_fairlearn_moment_fits_the_same_model_as_its_name(
+    moment, kwargs, name, bound
+):
+    from fairlearn import reductions
+
+    X, y, A = make_groups_data(n=600, n_groups=3)
+    by_moment = SSLALMClassifier(
+        constraint=getattr(reductions, moment)(**kwargs), bound=0.3, **FAST
+    ).fit(X, y, sensitive_features=A)
+    # fairlearn compares each group with the overall statistic: one_vs_mean.
+    by_name = SSLALMClassifier(
+        constraint=name, bound=bound, pairing="one_vs_mean", **FAST
+    ).fit(X, y, sensitive_features=A)
+    assert by_moment.constraint_names_ == by_name.constraint_names_
+    np.testing.assert_array_equal(by_moment.predict_proba(X), by_name.predict_proba(X))
+
+
+def test_bounded_group_loss_is_a_bound_on_each_groups_error_rate():
+    from fairlearn.reductions import BoundedGroupLoss, SquareLoss, ZeroOneLoss
+
+    X, y, A = make_groups_data(n=400, n_groups=2)
+    clf = SSLALMClassifier(
+        constraint=BoundedGroupLoss(ZeroOneLoss(), upper_bound=0.3), **FAST
+    ).fit(X, y, sensitive_features=A)
+    assert clf.constraints_[0].name == "bounded_group_error"
+    assert clf.constraints_[0].bound == 0.3 and clf.constraints_[0].kind == "upper"
+    with pytest.raises(ValueError, match=r"BoundedGroupLoss\(SquareLoss\) has no fairsk"):
+        SSLALMClassifier(
+            constraint=BoundedGroupLoss(SquareLoss(0, 1), upper_bound=0.3), **FAST
+        ).fit(X, y, sensitive_features=A)
+
+
+def test_a_ratio_moment_with_slack_is_refused():
+    from fairlearn.reductions import DemographicParity
+
+    X, y, A = make_groups_data(n=400, n_groups=2)
+    moment = DemographicParity(ratio_bound=0.8, ratio_bound_slack=0.01)
+    with pytest.raises(ValueError, match="ratio_bound_slack"):
+        SSLALMClassifier(constraint=moment, **FAST).fit(X, y, sensitive_features=A)

@@ -220,7 +220,7 @@ def test_bad_constraints_and_bounds(constraint, bound, match):
 def test_every_shortcut_compiles():
     mass = np.array([[10.0, 5.0], [8.0, 3.0], [4.0, 4.0]])
     for name, spec in CONSTRAINTS.items():
-        bound = 0.8 if spec.get("kind") == "ratio" else 0.1
+        bound = 0.8 if spec.kind == "ratio" else 0.1
         cc = compile_constraints(make_constraints(name, bound), mass, list("abc"))
         assert cc.n_constraints > 0 and np.isfinite(cc.K).all(), name
 

@@ -14,6 +14,7 @@ import textwrap
 from numbers import Integral, Real
 
 import torch
+from fairlearn.reductions import Moment
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
@@ -27,19 +28,25 @@ __all__ = ["SHARED_HEAD", "SHARED_TAIL", "classifier_for"]
 SHARED_HEAD = {
     "constraint": Setting(
         "loss_gap",
-        [StrOptions(set(CONSTRAINTS)), Constraint, list],
-        "str, Constraint or list of them",
+        [StrOptions(set(CONSTRAINTS)), Constraint, Moment, list],
+        "str, Constraint, fairlearn moment or list of them",
         r"""What must hold: a name from :data:`fairsk.constraints.CONSTRAINTS`
         (``"loss_gap"`` is the paper's :math:`|L_a - L_b| \le \delta`, as two
         inequalities; ``"demographic_parity"`` bounds the positive-rate gap: hard
         predictions forward, a sigmoid's gradient backward, the straight-through
-        estimator) or a :class:`~fairsk.Constraint`.""",
+        estimator), a :class:`~fairsk.Constraint`, or one of fairlearn's
+        moments, e.g. ``DemographicParity(difference_bound=0.02)``,
+        ``EqualizedOdds(ratio_bound=0.8)`` or ``BoundedGroupLoss(ZeroOneLoss(),
+        upper_bound=0.2)``: the same constraint, each group against the overall
+        statistic as in fairlearn (:func:`fairsk.constraints.from_fairlearn`),
+        with the moment's own bound (``bound`` is then not used for it).""",
     ),
     "bound": Setting(
         0.005,
         [Interval(Real, 0, None, closed="left"), list],
         "float or list of float",
-        r""":math:`\delta` of each constraint whose own bound is unset; at most
+        r""":math:`\delta` of each constraint whose own bound is unset (a
+        :class:`~fairsk.Constraint` with ``bound``, a fairlearn moment); at most
         1e18 (``MAX_BOUND``: training runs in float32). Every other real
         hyperparameter is at most float32's largest value, 3.4e38.""",
     ),

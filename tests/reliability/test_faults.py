@@ -4,7 +4,7 @@
   finite epoch's weights and warns (ConvergenceWarning) naming what diverged and at
   which epoch; ``history_`` records ``diverged``.
 - A bound the returned model misses on the training set by more than
-  :func:`fairsk.callbacks.violation_tolerance` ends with a ConvergenceWarning that
+  :meth:`fairsk.kinds.Kind.tolerance` ends with a ConvergenceWarning that
   reports the final violation, which ``history_`` shows; the model stays finite.
 - Multipliers never leave the range their safeguard allows.
 """
@@ -25,7 +25,6 @@ from fairsk import (
     UnconstrainedClassifier,
 )
 from fairsk.algorithms.dual import DUAL_UPDATES
-from fairsk.callbacks import VIOLATION_ATOL, violation_tolerance
 from fairsk.constraints import (
     Constraint,
     Quantity,
@@ -33,6 +32,7 @@ from fairsk.constraints import (
     hard_positive,
     positive_score,
 )
+from fairsk.kinds import KINDS, VIOLATION_ATOL
 
 from ..common import CLASSIFIERS, TINY, make_synthetic
 
@@ -187,7 +187,7 @@ def test_impossible_bound_warns_with_the_final_violation(cls, params):
     assert f"after epoch {len(clf.history_)}" in message
     name = "bounded_group_loss"
     violation = last[f"avg_{name}_violation"]
-    assert violation > violation_tolerance("upper", 0.3)
+    assert violation > KINDS["upper"].tolerance(0.3)
     assert f"violation {violation:.4g}" in message
     assert f"{name} = {last['avg_' + name]:.4g}" in message
     # history_ shows it every epoch; the returned model is finite and its
@@ -233,11 +233,11 @@ def test_monitoring_groups_without_constraints_never_warns(data):
 
 
 def test_tolerance_rule():
-    assert violation_tolerance("difference", 0.0) == VIOLATION_ATOL
-    assert violation_tolerance("difference", 0.2) == pytest.approx(0.1)
-    assert violation_tolerance("ratio", 0.8) == pytest.approx(0.1)
-    assert violation_tolerance("upper", 1e-6) == VIOLATION_ATOL
-    assert violation_tolerance("upper", 0.5) == pytest.approx(0.05)
+    assert KINDS["difference"].tolerance(0.0) == VIOLATION_ATOL
+    assert KINDS["difference"].tolerance(0.2) == pytest.approx(0.1)
+    assert KINDS["ratio"].tolerance(0.8) == pytest.approx(0.1)
+    assert KINDS["upper"].tolerance(1e-6) == VIOLATION_ATOL
+    assert KINDS["upper"].tolerance(0.5) == pytest.approx(0.05)
 
 
 # -- multiplier safeguards -------------------------------------------------------------

@@ -174,12 +174,12 @@ def problems(draw, *, force_no_positives: bool = False, weights: bool = True):
 
 
 def _bound(name: str) -> float:
-    kind = CONSTRAINTS[name].get("kind", "difference")
+    kind = CONSTRAINTS[name].kind
     return {"ratio": 0.8, "upper": 0.7}.get(kind, 0.1)
 
 
 def _statistics(name: str) -> list[str]:
-    stats = CONSTRAINTS[name]["statistics"]
+    stats = CONSTRAINTS[name].statistics
     return [stats] if isinstance(stats, str) else list(stats)
 
 
@@ -187,7 +187,7 @@ def _expected_failure(problem: Problem, constraint: str) -> str | None:
     """The ValueError message the fit must raise on ``problem``, if any."""
     if len(set(problem.groups)) < 2:
         return "single group"
-    if CONSTRAINTS[constraint].get("kind") == "upper":
+    if CONSTRAINTS[constraint].kind == "upper":
         return None
     for stat in _statistics(constraint):
         label = STATISTICS[stat].label
@@ -220,7 +220,7 @@ def _check_warnings(problem: Problem, constraint: str, caught) -> None:
     expected = set()
     for stat in _statistics(constraint):
         label = STATISTICS[stat].label
-        if label is not None and CONSTRAINTS[constraint].get("kind") != "upper":
+        if label is not None and CONSTRAINTS[constraint].kind != "upper":
             have = set(problem.groups_with(label))
             expected |= {(g, label, stat) for g in set(problem.groups) - have}
     seen, merged = set(), False
@@ -240,7 +240,7 @@ def _check_warnings(problem: Problem, constraint: str, caught) -> None:
 
 def _reference(problem, constraint, pairing, pred01, proba1) -> float:
     """The constraint's value from fairlearn, on the groups where it is defined."""
-    kind = CONSTRAINTS[constraint].get("kind", "difference")
+    kind = CONSTRAINTS[constraint].kind
     groups = problem.groups
     method = "between_groups" if pairing == "one_vs_each" else "to_overall"
     values = []
