@@ -418,7 +418,9 @@ def test_bounded_group_loss_is_a_bound_on_each_groups_error_rate():
     ).fit(X, y, sensitive_features=A)
     assert clf.constraints_[0].name == "bounded_group_error"
     assert clf.constraints_[0].bound == 0.3 and clf.constraints_[0].kind == "upper"
-    with pytest.raises(ValueError, match=r"BoundedGroupLoss\(SquareLoss\) has no fairsk"):
+    with pytest.raises(
+        ValueError, match=r"BoundedGroupLoss\(SquareLoss\) has no fairsk"
+    ):
         SSLALMClassifier(
             constraint=BoundedGroupLoss(SquareLoss(0, 1), upper_bound=0.3), **FAST
         ).fit(X, y, sensitive_features=A)
