@@ -204,6 +204,8 @@ class FairProblem:
         n, bs = data.n, min(batch_size, data.n)
         n_draws = n_draws if data.sampler is not None else 0
         perm = torch.randperm(n, generator=self.generator, device=data.device)
+        if data.rows is not None:
+            perm = data.rows[perm]
         width = bs + n_draws * (data.sampler.rows if n_draws else 0)
         steps = max(1, min(BLOCK_STEPS, BLOCK_ELEMENTS // (width * data.X.shape[1])))
         full = n // bs
@@ -361,21 +363,32 @@ class FairProblem:
         """
         data = self.data if data is None else data
         module = self.module if forward is None else forward
+        rows, y, w, cell = data.rows, data.y, data.raw_weight, data.cell
+        if rows is not None:  # the model's rows among the shared ones
+            y, cell = y[rows], None if cell is None else cell[rows]
+            w = None if w is None else w[rows]
         was_training = self.module.training
         self.module.eval()
         logits = torch.cat(
-            [logits_of(module, data.X[i : i + chunk]) for i in range(0, data.n, chunk)]
+            [
+                logits_of(
+                    module,
+                    data.X[i : i + chunk]
+                    if rows is None
+                    else data.X.index_select(0, rows[i : i + chunk]),
+                )
+                for i in range(0, data.n, chunk)
+            ]
         )
         self.module.train(was_training)
-        loss = F.binary_cross_entropy_with_logits(logits, data.y, reduction="none")
-        w = data.raw_weight
+        loss = F.binary_cross_entropy_with_logits(logits, y, reduction="none")
         objective = loss.mean() if w is None else (loss * w).sum() / w.sum()
         out = {"objective": float(objective), "logits": logits}
         compiled = data.compiled
-        if compiled is None or data.cell is None:
+        if compiled is None or cell is None:
             return out
-        Q = compiled.quantity_matrix(logits, data.y, hard=True)
-        mean, out["cell_var"], out["cell_n"] = compiled.cell_statistics(Q, data.cell, w)
+        Q = compiled.quantity_matrix(logits, y, hard=True)
+        mean, out["cell_var"], out["cell_n"] = compiled.cell_statistics(Q, cell, w)
         c, S = compiled.values(mean)
         out["constraints"] = c
         out["report"] = compiled.report(S)

@@ -122,6 +122,11 @@ class TrainingData(torch.utils.data.Dataset):
     dtype : torch.dtype, default=torch.float32
         Of the features, labels and weights (float64 for exact arithmetic in
         tests of the update rules).
+    rows : array-like of int or None, default=None
+        The training rows among those of ``X`` (sorted): the other rows are never
+        drawn, evaluated or counted. Models trained side by side on different
+        rows (cross-validation folds) share one copy of ``X`` on the device
+        this way; ``None`` takes every row.
 
     Attributes
     ----------
@@ -180,12 +185,21 @@ class TrainingData(torch.utils.data.Dataset):
         constraint_batch_size: int | None,
         device: torch.device,
         dtype: torch.dtype = torch.float32,
+        rows=None,
     ):
         self.device = torch.device(device)
-        np_dtype = torch.empty((), dtype=dtype).numpy().dtype
-        self.X = _shared(np.asarray(X, dtype=np_dtype), self.device)
+        if isinstance(X, torch.Tensor):  # already on the device: shared as it is
+            self.X = X
+        else:
+            np_dtype = torch.empty((), dtype=dtype).numpy().dtype
+            self.X = _shared(np.asarray(X, dtype=np_dtype), self.device)
         self.y = torch.as_tensor(y, dtype=dtype, device=self.device)
-        self.n = len(y)
+        self.rows = None if rows is None else torch.as_tensor(rows, device=self.device)
+        self.n = len(y) if rows is None else len(rows)
+        inside = np.ones(len(y), dtype=bool)
+        if rows is not None:
+            inside[:] = False
+            inside[np.asarray(rows)] = True
         self.compiled = compiled
         self.weight = None
         self.raw_weight = None
@@ -196,7 +210,9 @@ class TrainingData(torch.utils.data.Dataset):
             # weights of 1e36 (or 1e-36) neither overflow nor vanish.
             w = _relative(sample_weight)
             self.raw_weight = _shared(w, self.device).to(dtype)
-            self.weight = torch.as_tensor(w / w.mean(), dtype=dtype).to(self.device)
+            self.weight = torch.as_tensor(w / w[inside].mean(), dtype=dtype).to(
+                self.device
+            )
         #: Held-out rows whose constraint estimates drive the multipliers
         #: (``holdout_constraints``); set by the estimator.
         self.holdout: TrainingData | None = None
@@ -210,7 +226,7 @@ class TrainingData(torch.utils.data.Dataset):
             lookup = np.full((len(compiled.group_names), 2), -1, dtype=np.int64)
             for i, (g, lab) in enumerate(compiled.cells):
                 lookup[g, lab] = i
-            cell = lookup[groups, np.asarray(y, dtype=np.int64)]
+            cell = np.where(inside, lookup[groups, np.asarray(y, dtype=np.int64)], -1)
             self.cell = torch.as_tensor(cell, device=self.device)
             n_cells = len(compiled.cells)
             if constraint_batch_size is not None:  # None: evaluation data only
@@ -234,4 +250,6 @@ class TrainingData(torch.utils.data.Dataset):
 
     def __getitem__(self, i):
         """Row ``i`` as ``(x, y)``."""
+        if self.rows is not None:
+            i = self.rows[i]
         return self.X[i], self.y[i]
