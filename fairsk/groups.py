@@ -58,6 +58,11 @@ def _as_label_series(sensitive_features, n_samples: int | None = None) -> pd.Ser
         )
     for col in frame.columns:
         values = frame[col].to_numpy()
+        if values.dtype == object:  # inf among the labels: look at each once
+            try:
+                values = _unique(values)
+            except TypeError:  # unhashable: reported below
+                pass
         if values.dtype.kind == "f" or values.dtype == object:
             floats = np.array(
                 [isinstance(v, float | np.floating) for v in values], dtype=bool
@@ -69,7 +74,7 @@ def _as_label_series(sensitive_features, n_samples: int | None = None) -> pd.Ser
     else:
         labels = pd.Series(list(map(tuple, frame.to_numpy(dtype=object))), dtype=object)
     try:  # rows of unequal length arrive as lists, which cannot be group labels
-        dict.fromkeys(labels)
+        _unique(labels)
     except TypeError as exc:
         bad = next(v for v in labels if not isinstance(v, Hashable))
         raise TypeError(
@@ -80,9 +85,19 @@ def _as_label_series(sensitive_features, n_samples: int | None = None) -> pd.Ser
     return labels
 
 
+def _unique(labels) -> np.ndarray:
+    """Distinct labels in order of appearance, hashed in C (pandas).
+
+    Equal labels are those a dict equates (1 == 1.0 == True); tuples (the
+    labels of intersections) stay labels, never a MultiIndex.
+    """
+    index = pd.Index(list(labels), dtype=object, tupleize_cols=False)
+    return index.unique().to_numpy()
+
+
 def _sorted_labels(labels: Sequence[Hashable]) -> list:
     """Sort labels naturally when they are comparable, else by their text."""
-    unique = list(dict.fromkeys(labels))
+    unique = list(_unique(labels))
     try:
         return sorted(unique)
     except TypeError:
@@ -187,10 +202,18 @@ class GroupEncoder:
         if self.min_group_size is not None and self.min_group_size > 1:
             labels, self.merged_ = merge_small_groups(labels, self.min_group_size)
         self.groups_ = _sorted_labels(labels.tolist())
-        self._index = {lab: i for i, lab in enumerate(self.groups_)}
-        codes = labels.map(self._index).to_numpy(dtype=np.int64)
+        codes = self._codes(labels)
         self.counts_ = np.bincount(codes, minlength=len(self.groups_))
         return codes
+
+    def _codes(self, labels: pd.Series) -> np.ndarray:
+        """Position of each label in ``groups_`` (-1: unseen), by hashing in C."""
+
+        def index(values):  # tuples (intersections) stay labels, not a MultiIndex
+            return pd.Index(values, dtype=object, tupleize_cols=False)
+
+        codes = index(self.groups_).get_indexer(index(labels.to_numpy(dtype=object)))
+        return codes.astype(np.int64)
 
     def transform(self, sensitive_features, n_samples: int | None = None):
         """Return the code of each sample; labels unseen in ``fit`` raise."""
@@ -198,14 +221,14 @@ class GroupEncoder:
         merged = set(self.merged_)
         if merged:
             labels = labels.map(lambda v: OTHER if v in merged else v)
-        codes = labels.map(self._index)
-        if codes.isna().any():
-            unseen = _sorted_labels(labels[codes.isna()].unique().tolist())
+        codes = self._codes(labels)
+        if (codes < 0).any():
+            unseen = _sorted_labels(labels[codes < 0].unique().tolist())
             raise ValueError(
                 f"sensitive_features has groups not seen in fit: {unseen[:10]}; "
                 f"known groups are {self.groups_}."
             )
-        return codes.to_numpy(dtype=np.int64)
+        return codes
 
     def inverse_transform(self, codes) -> np.ndarray:
         """Return the group label of each code."""
