@@ -104,16 +104,36 @@ class DivergenceGuard(Callback):
     def on_train_begin(self, net, **kwargs):  # noqa: D102
         self.diverged_ = False
 
-    def on_epoch_end(self, net, **kwargs):  # noqa: D102
+    @staticmethod
+    def _bad(net, k: int | None = None) -> list[str]:
+        """List what is not finite (of model ``k`` when models train as one)."""
+
+        def part(t):
+            return t if k is None else t[k]
+
         row = net.history[-1]
-        bad = [key for key, value in row.items() if _non_finite(value)]
-        if not all(bool(torch.isfinite(p).all()) for p in net.module_.parameters()):
+        bad = [
+            key for key, v in row.items() if _non_finite(v if k is None else _of(v, k))
+        ]
+        if not all(
+            bool(torch.isfinite(part(p)).all()) for p in net.module_.parameters()
+        ):
             bad.append("weights")
         bad += [
-            k
-            for k, t in net.algorithm_.state_tensors().items()
-            if not bool(torch.isfinite(t).all())
+            name
+            for name, t in net.algorithm_.state_tensors().items()
+            if not bool(torch.isfinite(part(t)).all())
         ]
+        return bad
+
+    def on_epoch_end(self, net, **kwargs):  # noqa: D102
+        K = net.algorithm_.n_models
+        if K is not None:  # models trained as one: mark, and let the others go on
+            done = net.history[-2, "diverged_each"] if len(net.history) > 1 else []
+            each = [bool(done and done[k]) or bool(self._bad(net, k)) for k in range(K)]
+            net.history.record("diverged_each", each)
+            return
+        bad = self._bad(net)
         if not bad:
             return
         net.restore(net.last_finished_)
@@ -127,6 +147,11 @@ class DivergenceGuard(Callback):
             ConvergenceWarning,
         )
         raise KeyboardInterrupt  # skorch's way for a callback to stop training
+
+
+def _of(value, k: int):
+    """Model ``k``'s part of a value recorded for every model (a list)."""
+    return value[k] if isinstance(value, list) else value
 
 
 def _non_finite(value) -> bool:
@@ -226,62 +251,77 @@ class FairnessMonitor(Callback):
     def on_train_end(self, net, **kwargs):  # noqa: D102
         self.evaluations_ = {}  # logits of every row: not kept with the model
         select = _find(net, SelectFeasible)
-        compiled = self.compiled_
         if net.interrupted_ or (select is not None and select.best_ is not None):
             return
-        if compiled is None or not net.algorithm_.uses_constraints:
-            return
-        # The returned model, on the rows the multipliers were driven by.
-        prefix = "avg_" if int(net.algorithm_.averaged.n_averaged) else ""
-        prefix = "valid_" if self.held_out_ else prefix
-        keys = [prefix + con.name + "_violation" for con in compiled.constraints]
-        row = next(
-            (h for h in reversed(net.history) if all(_finite(h.get(k)) for k in keys)),
-            None,
-        )
-        if row is None:
-            return
-        missed = []
-        for con, key in zip(compiled.constraints, keys, strict=True):
-            violation, tol = row[key], con.form.tolerance(con.bound)
-            if violation > tol:
-                missed.append(
-                    f"{con.name} = {row[prefix + con.name]:.4g} (bound "
-                    f"{con.bound:g}, violation {violation:.4g} > tolerance {tol:.2g})"
-                )
-        if missed:
-            warn(
-                f"The model returned after epoch {row['epoch']} misses its bound on "
-                f"the training set: {'; '.join(missed)}. The bound may be "
-                "infeasible or too tight for this data and model, or training too "
-                "short: loosen the bound, raise max_epochs or the dual step. "
-                f"history_ records each epoch's value ('{prefix}<name>_violation').",
-                ConvergenceWarning,
+        if net.algorithm_.n_models is None:  # else each model's own, after the split
+            warn_missed_bounds(
+                net.history, self.compiled_, net.algorithm_, self.held_out_
             )
+
+
+def warn_missed_bounds(history, compiled, algorithm, held_out: bool = False) -> None:
+    """Warn when a trained model misses a bound by more than its kind's tolerance.
+
+    Reads the returned model's values from ``history``: the averaged weights'
+    (``avg_``) once averaging ran, the validation rows' (``valid_``) when the
+    multipliers were driven by them, else the training rows'.
+    """
+    if compiled is None or not algorithm.uses_constraints:
+        return
+    # The returned model, on the rows the multipliers were driven by.
+    prefix = "avg_" if int(algorithm.averaged.n_averaged) else ""
+    prefix = "valid_" if held_out else prefix
+    keys = [prefix + con.name + "_violation" for con in compiled.constraints]
+    row = next(
+        (h for h in reversed(history) if all(_finite(h.get(k)) for k in keys)),
+        None,
+    )
+    if row is None:
+        return
+    missed = []
+    for con, key in zip(compiled.constraints, keys, strict=True):
+        violation, tol = row[key], con.form.tolerance(con.bound)
+        if violation > tol:
+            missed.append(
+                f"{con.name} = {row[prefix + con.name]:.4g} (bound "
+                f"{con.bound:g}, violation {violation:.4g} > tolerance {tol:.2g})"
+            )
+    if missed:
+        warn(
+            f"The model returned after epoch {row['epoch']} misses its bound on "
+            f"the training set: {'; '.join(missed)}. The bound may be infeasible "
+            "or too tight for this data and model, or training too short: loosen "
+            "the bound, raise max_epochs or the dual step. history_ records each "
+            f"epoch's value ('{prefix}<name>_violation').",
+            ConvergenceWarning,
+        )
 
 
 def _finite(value) -> bool:
     return value is not None and bool(np.isfinite(value))
 
 
-def _record(hist, prefix: str, ev: dict | None, compiled) -> None:
+def _record(hist, prefix: str, ev, compiled) -> None:
     """Write one evaluation to the history; ``None`` values when there is none yet.
 
     (Every epoch records the same keys: PrintLog's columns stay aligned, and an
-    empty cell means "not yet", e.g. averaging has not begun.)
+    empty cell means "not yet", e.g. averaging has not begun.) ``ev`` may be a
+    list, one evaluation per model trained as one: each value is then a list.
     """
-    hist.record(prefix + "objective", None if ev is None else ev["objective"])
+    evs = ev if isinstance(ev, list) else [ev]
+
+    def put(key, get):
+        values = [None if e is None else get(e) for e in evs]
+        hist.record(prefix + key, values if isinstance(ev, list) else values[0])
+
+    put("objective", lambda e: e["objective"])
     if compiled is None:
         return
-    c = None if ev is None else ev["constraints"].tolist()
-    hist.record(prefix + "constraints", c)
-    hist.record(prefix + "max_violation", None if ev is None else ev["max_violation"])
+    put("constraints", lambda e: e["constraints"].tolist())
+    put("max_violation", lambda e: e["max_violation"])
     for i, con in enumerate(compiled.constraints):
-        rep = None if ev is None else ev["report"][i]
-        hist.record(prefix + con.name, None if rep is None else rep["value"])
-        hist.record(
-            prefix + con.name + "_violation", None if rep is None else rep["violation"]
-        )
+        put(con.name, lambda e, i=i: e["report"][i]["value"])
+        put(con.name + "_violation", lambda e, i=i: e["report"][i]["violation"])
 
 
 class BoundMargins(Callback):
@@ -320,13 +360,18 @@ class BoundMargins(Callback):
         """The normal quantile of ``confidence``."""
         return float(scipy.stats.norm.ppf(self.confidence))
 
-    def _update(self, net, ev: dict):
+    def _update(self, net, ev):
         problem = net.problem_
-        if problem.data.compiled is None or "cell_var" not in ev:
+        evs = ev if isinstance(ev, list) else [ev]
+        if problem.data.compiled is None or "cell_var" not in evs[0]:
             return None
-        margins = problem.data.compiled.margins(ev["cell_var"], ev["cell_n"], self.z)
-        problem.set_margins(margins)
-        return margins
+        datas = getattr(problem, "datas", [problem.data])
+        margins = [
+            d.compiled.margins(e["cell_var"], e["cell_n"], self.z)
+            for d, e in zip(datas, evs, strict=True)
+        ]
+        problem.set_margins(margins if isinstance(ev, list) else margins[0])
+        return margins if isinstance(ev, list) else margins[0]
 
     def _evaluate(self, net) -> dict:
         # With held-out rows (holdout_constraints), their estimates' errors.
@@ -344,7 +389,9 @@ class BoundMargins(Callback):
     def on_epoch_end(self, net, **kwargs):  # noqa: D102
         margins = self._update(net, self._evaluate(net))
         if margins is not None:
-            net.history.record("margins", margins.tolist())
+            each = isinstance(margins, list)
+            value = [m.tolist() for m in margins] if each else margins.tolist()
+            net.history.record("margins", value)
 
 
 class SelectFeasible(Callback):

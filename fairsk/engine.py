@@ -30,6 +30,7 @@ from skorch.history import History
 from skorch.utils import TeeGenerator
 from torch.optim.swa_utils import AveragedModel
 
+from .batched import BatchedData, BatchedProblem
 from .exceptions import FitInterruptedWarning, warn
 from .optim import LeanSGD
 from .problem import Batch, FairProblem
@@ -146,6 +147,20 @@ class _SigintWatch:
             self._previous = None
 
 
+def _generators(seed, device, state=None):
+    """Return the generator of ``seed`` (one per seed of a list), from ``state``."""
+    seeds = seed if isinstance(seed, list | tuple) else [seed]
+    gens = [torch.Generator(device=device).manual_seed(int(s)) for s in seeds]
+    if state is not None and state.numel():
+        states = state if isinstance(seed, list | tuple) else [state]
+        with contextlib.suppress(RuntimeError):  # a state of another device type
+            for g, st in zip(gens, states, strict=True):
+                # A row of the stacked states is a view at an offset, which
+                # Generator.set_state misreads (torch 2.13): give it its own copy.
+                g.set_state(st.cpu().clone())  # the draws continue
+    return gens if isinstance(seed, list | tuple) else gens[0]
+
+
 def _takes_generator(module_cls) -> bool:
     """Whether ``module_cls(..., generator=...)`` is accepted (fairsk's MLP)."""
     try:
@@ -247,7 +262,7 @@ class FairNet(NeuralNetBinaryClassifier):
         """Build the network from the seed, the update rule, and its average."""
         kwargs = self.get_params_for("module")
         if isinstance(self.module, type) and _takes_generator(self.module):
-            kwargs["generator"] = torch.Generator().manual_seed(self.seed)
+            kwargs["generator"] = _generators(self.seed, "cpu")
             self.module_ = self.initialized_instance(self.module, kwargs)
         else:
             # A module that draws its weights from torch's global generator:
@@ -376,16 +391,16 @@ class FairNet(NeuralNetBinaryClassifier):
 
     def get_iterator(self, dataset, training=False):
         """Training: an epoch of gathered batches; else chunks of rows."""
-        if not isinstance(dataset, TrainingData):
+        if not isinstance(dataset, TrainingData | BatchedData):
             return super().get_iterator(dataset, training=training)
         if not training:
             return _Chunks(dataset)
-        gen = torch.Generator(device=dataset.device).manual_seed(self.seed)
-        with contextlib.suppress(RuntimeError):  # a state of another device type
-            if self.algorithm_.rng_state.numel():
-                gen.set_state(self.algorithm_.rng_state.cpu())  # the draws continue
-        holdout = getattr(dataset, "holdout", None)
-        self.problem_ = FairProblem(self.module_, dataset, gen, holdout)
+        gen = _generators(self.seed, dataset.device, self.algorithm_.rng_state)
+        if isinstance(dataset, BatchedData):
+            self.problem_ = BatchedProblem(self.module_, dataset.datas, gen)
+        else:
+            holdout = getattr(dataset, "holdout", None)
+            self.problem_ = FairProblem(self.module_, dataset, gen, holdout)
         self.algorithm_.bind(self.problem_, self.optimizer_, self.lr)
         return _Epochs(self)
 
@@ -398,6 +413,11 @@ class FairNet(NeuralNetBinaryClassifier):
                 "on_grad_computed", named_parameters=params, batch=batch, training=True
             )
         self.algorithm_.apply()
+        if f.dim():  # models trained as one: each one's mean loss of the epoch
+            n = batch.n_obj if batch.n_each is None else f.new_tensor(batch.n_each)
+            self.loss_each_ = self.loss_each_ + f * n
+            self.rows_each_ = self.rows_each_ + n
+            f = f.mean()
         return {"loss": f, "y_pred": y_pred}
 
     def validation_step(self, batch, **fit_params):
@@ -435,15 +455,24 @@ class FairNet(NeuralNetBinaryClassifier):
         super().on_epoch_begin(net, **kwargs)
         self._set_training(True)
         self.algorithm_.start_epoch()
+        self.loss_each_, self.rows_each_ = 0.0, 0
 
     def on_epoch_end(self, net, **kwargs):
         """Record the rule's epoch summary; keep the generator's state."""
         self.finished_ = len(self.history)  # its steps are done: a stop keeps them
         for key, value in self.algorithm_.end_epoch().items():
             self.history.record(key, value)
-        self.algorithm_.rng_state = self.problem_.generator.get_state().to(
-            self.algorithm_.n_steps.device
+        if self.algorithm_.n_models is not None:
+            self.history.record(
+                "train_loss_each", (self.loss_each_ / self.rows_each_).tolist()
+            )
+        gen = self.problem_.generator
+        state = (
+            torch.stack([g.get_state() for g in gen])
+            if isinstance(gen, list)
+            else gen.get_state()
         )
+        self.algorithm_.rng_state = state.to(self.algorithm_.n_steps.device)
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         """Let go of the training data (callbacks read the history and weights)."""

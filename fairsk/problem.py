@@ -31,8 +31,9 @@ BLOCK_STEPS = 64
 FUSED_DRAWS = 4
 #: Most elements (rows × features) of one gathered block: with large batches, 64
 #: steps of rows would add most of a copy of the training set to an epoch's
-#: memory. 2²² float32 are 16 MiB.
-BLOCK_ELEMENTS = 2**22
+#: memory; and a fresh allocation above a few MiB costs page faults that a
+#: smaller one, reused by the allocator, does not. 2²⁰ float32 are 4 MiB.
+BLOCK_ELEMENTS = 2**20
 
 
 def logits_of(module: nn.Module, X: torch.Tensor) -> torch.Tensor:
@@ -71,6 +72,9 @@ class Batch(tuple):
     weight : torch.Tensor or None
         Weight of every row (``None``: uniform): the sample weight scaled to mean
         1 for objective rows, scaled to mean 1 within its cell for constraint rows.
+    n_each : list of int or None
+        Models trained as one (:mod:`fairsk.batched`): each model's objective rows
+        when their last minibatches differ in size (the rest is padding).
 
     Examples
     --------
@@ -107,6 +111,7 @@ class Batch(tuple):
         self = super().__new__(cls, (X[:n_obj], y[:n_obj]))
         self.rows_X, self.rows_y, self.n_obj, self.n_draws = X, y, n_obj, n_draws
         self.idx, self.weight, self.n_holdout = idx, weight, n_holdout
+        self.n_each = None
         return self
 
 
@@ -184,9 +189,28 @@ class FairProblem:
             names = ["loss"] + [q.name for q in others]
             self._q_col = [names.index(q.name) for q in compiled.quantities]
 
-    def forward(self, X: torch.Tensor) -> torch.Tensor:
-        """Return the module's logits for the rows ``X``."""
+    def forward(self, X: torch.Tensor, grad_rows: int | None = None) -> torch.Tensor:
+        """Return the module's logits for the rows ``X``.
+
+        Only the first ``grad_rows`` rows (``None``: all) need a gradient: the
+        others run without autograd, which spares the backward pass their
+        arithmetic (the multiplier step's constraint sample is a third of an
+        SSL-ALM step's rows). The logits are the same.
+        """
+        if grad_rows is None or grad_rows >= X.shape[-2]:
+            return self._logits(X)
+        with torch.no_grad():
+            rest = self._logits(X[..., grad_rows:, :])
+        return torch.cat([self._logits(X[..., :grad_rows, :]), rest], -1)
+
+    def _logits(self, X: torch.Tensor) -> torch.Tensor:
         return logits_of(self.module, X)
+
+    @property
+    def sample_rows(self) -> int:
+        """Rows of one constraint sample (0 without a sampler)."""
+        sampler = self.data.sampler
+        return 0 if sampler is None else sampler.rows
 
     # -- gathering a step's rows ---------------------------------------------------
     def batches(self, batch_size: int, n_draws: int, n_holdout: int = 0):
@@ -346,12 +370,16 @@ class FairProblem:
             w = batch.weight
             return F.binary_cross_entropy_with_logits(logits, batch.rows_y, w), None
         out = self.terms(logits, batch)
-        return out[0], out[1:].view(batch.n_draws, self.n_constraints)
+        c = out[..., 1:].unflatten(-1, (batch.n_draws, self.n_constraints))
+        return out[..., 0], c
 
     # -- exact full-data evaluation (once per epoch) -----------------------------
     @torch.no_grad()
     def evaluate(
-        self, data: TrainingData | None = None, chunk: int = 4096, forward=None
+        self,
+        data: TrainingData | None = None,
+        chunk: int = 4096,
+        forward=None,
     ) -> dict:
         """Objective, constraints and group statistics on all rows of ``data``.
 

@@ -8,6 +8,7 @@ gather, so a step has no per-sample Python, no DataLoader and no host–device s
 
 from __future__ import annotations
 
+import copy
 import math
 import warnings
 
@@ -63,14 +64,47 @@ class CellSampler:
 
     def sample(self, generator: torch.Generator, n_draws: int = 1) -> torch.Tensor:
         """Return ``n_draws * n_cells * k`` row indices (draw-major, then cell)."""
-        u = torch.rand(
-            (n_draws, self.n_cells, self.k),
-            generator=generator,
-            device=self.order.device,
-        )
+        return self.rows_of(self.uniforms(generator, n_draws))
+
+    def uniforms(self, generator: torch.Generator, n_draws: int) -> torch.Tensor:
+        """Draw the uniforms of ``n_draws`` samples: ``(n_draws, n_cells, k)``."""
+        shape = (n_draws, self.n_cells, self.k)
+        return torch.rand(shape, generator=generator, device=self.order.device)
+
+    def rows_of(self, u: torch.Tensor) -> torch.Tensor:
+        """Row ``floor(u * size)`` of each cell; flattened over the last 3 dims."""
         # floor(u * size) can round up to size in float32 for huge cells: clamp.
         pos = torch.minimum((u * self.size).long(), self.last)
-        return self.order[(pos + self.start).reshape(-1)]
+        index = (pos + self.start).flatten(-3)
+        return self.order.index_select(0, index.reshape(-1)).view(index.shape)
+
+    @classmethod
+    def stack(cls, samplers: list[CellSampler]) -> CellSampler:
+        """Stack ``K`` samplers (same cells and ``k``) into one.
+
+        Its :meth:`rows_of` maps uniforms of shape ``(K, n_draws, n_cells, k)``
+        to rows ``(K, n_draws * n_cells * k)`` (indices into the shared ``X``).
+        """
+        out = copy.copy(samplers[0])
+        # Models on the same rows (bounds, seeds) share one order: kept once, so
+        # that the draws read a small, cache-resident table.
+        orders, offsets, total = [], [], 0
+        for s in samplers:
+            same = next((o for t, o in orders if torch.equal(t, s.order)), None)
+            if same is None:
+                orders.append((s.order, total))
+                same, total = total, total + len(s.order)
+            offsets.append(same)
+        out.order = torch.cat([t for t, _ in orders])
+        out.start = torch.stack(
+            [s.start + o for s, o in zip(samplers, offsets, strict=True)]
+        )
+        out.size = torch.stack([s.size for s in samplers])
+        out.last = torch.stack([s.last for s in samplers])
+        out.start, out.size, out.last = (
+            t.unsqueeze(1) for t in (out.start, out.size, out.last)
+        )
+        return out
 
 
 def _shared(array: np.ndarray, device: torch.device) -> torch.Tensor:
@@ -192,8 +226,13 @@ class TrainingData(torch.utils.data.Dataset):
             self.X = X
         else:
             np_dtype = torch.empty((), dtype=dtype).numpy().dtype
-            self.X = _shared(np.asarray(X, dtype=np_dtype), self.device)
+            # Row-major: a step gathers rows, and gathering a row of a
+            # column-major array (pandas' to_numpy gives one) touches a cache
+            # line per feature -- several times slower. Copied only if it is not.
+            self.X = _shared(np.ascontiguousarray(X, dtype=np_dtype), self.device)
         self.y = torch.as_tensor(y, dtype=dtype, device=self.device)
+        if rows is not None and len(rows) == len(y):  # every row: no indirection
+            rows = None
         self.rows = None if rows is None else torch.as_tensor(rows, device=self.device)
         self.n = len(y) if rows is None else len(rows)
         inside = np.ones(len(y), dtype=bool)

@@ -33,9 +33,9 @@ API_GROUPS: list[tuple[str, str, list[str]]] = [
     ),
     (
         "Constraints and groups",
-        "Group statistics, how groups are compared, and sensitive features turned "
-        "into group codes (see :doc:`constraints`).",
-        ["fairsk.constraints", "fairsk.groups"],
+        "Group statistics, how groups are compared (the constraint kinds), and "
+        "sensitive features turned into group codes (see :doc:`constraints`).",
+        ["fairsk.constraints", "fairsk.kinds", "fairsk.groups"],
     ),
     (
         "Data",
@@ -46,8 +46,9 @@ API_GROUPS: list[tuple[str, str, list[str]]] = [
     (
         "Evaluation and model selection",
         "The paper's metrics on fairlearn's MetricFrame, bootstrap intervals for "
-        "each constraint, scorers for grid searches, and the refit rule (see "
-        ":doc:`constraints` and :doc:`model_selection`).",
+        "each constraint, scorers for grid searches, the batched search over "
+        "bounds and the refit rule (see :doc:`constraints` and "
+        ":doc:`model_selection`).",
         [
             "fairsk.metrics",
             "fairsk.feasibility",
@@ -63,9 +64,19 @@ API_GROUPS: list[tuple[str, str, list[str]]] = [
     ),
     (
         "Training engine",
-        "The skorch net that runs an update rule, the optimizer, the network, "
-        "the problem and its samplers.",
-        ["fairsk.engine", "fairsk.optim", "fairsk.nets", "fairsk.problem"],
+        "The skorch net that runs an update rule, its callbacks, the declared "
+        "settings, the optimizer, the network, the problem and its samplers, and "
+        "many models trained as one (see :doc:`skorch` and :doc:`scaling`).",
+        [
+            "fairsk.engine",
+            "fairsk.callbacks",
+            "fairsk.settings",
+            "fairsk.optim",
+            "fairsk.nets",
+            "fairsk.problem",
+            "fairsk.sampling",
+            "fairsk.batched",
+        ],
     ),
     (
         "Benchmark",

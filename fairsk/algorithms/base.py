@@ -31,6 +31,8 @@ class Algorithm(nn.Module):
     ----------
     n_constraints : int
         Number of inequality rows ``m`` of the compiled constraints.
+    n_models : int or None, default=None
+        Models trained as one (their state stacked along a first dimension).
     **settings
         The rule's hyperparameters, declared (default, validation, doc) in its
         :attr:`settings` table.
@@ -73,6 +75,9 @@ class Algorithm(nn.Module):
     #: training rows and from the held-out rows; ``None``: the rule has no
     #: estimate to move to held-out rows.
     holdout_draws: tuple[int, int] | None = None
+    #: Whether models of this rule can train as one (:mod:`fairsk.batched`):
+    #: its step is written for state with a leading model dimension.
+    batched = False
     #: Whether the primal step may be any torch optimizer (``optimizer=``); the
     #: others fold their step sizes into the gradient, which only SGD applies as
     #: they mean it.
@@ -84,14 +89,20 @@ class Algorithm(nn.Module):
     #: larger constraint sample), declared here with the reason in the docs.
     shared_defaults: dict = {}
 
-    def __init__(self, n_constraints: int = 0, **settings):
+    def __init__(self, n_constraints: int = 0, n_models: int | None = None, **settings):
         super().__init__()
         self.n_constraints = int(n_constraints)
+        #: Models trained as one (issue 16): every state tensor then has a
+        #: leading dimension of this size; ``None`` for one model.
+        self.n_models = n_models
+        self.lead = () if n_models is None else (int(n_models),)
         self.configure(**settings)
         self.register_buffer("rng_state", torch.zeros(0, dtype=torch.uint8))
         self.register_buffer("n_steps", torch.zeros((), dtype=torch.long))
         # Sum over the epoch's steps of the sampled constraints c(ζ¹).
-        self.register_buffer("_c_sum", torch.zeros(self.n_constraints), False)
+        self.register_buffer(
+            "_c_sum", torch.zeros(*self.lead, self.n_constraints), False
+        )
         self.register_buffer("_epoch_steps", torch.zeros(()), persistent=False)
         self.problem: FairProblem | None = None
         self.optimizer: torch.optim.Optimizer | None = None

@@ -23,10 +23,11 @@ class GradientDescent(Algorithm):
     """
 
     uses_constraints = False
+    batched = True
 
     def gradients(self, batch):
         """Compute the objective rows' mean loss and its gradient."""
         logits = self.problem.forward(batch.rows_X)
         f, _ = self.problem.losses(logits, batch)
-        self._backward(f)
-        return f.detach(), logits.detach()
+        self._backward(f.sum())
+        return f.detach(), logits[..., : batch.n_obj].detach()

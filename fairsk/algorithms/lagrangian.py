@@ -112,17 +112,18 @@ class SSLALM(Algorithm):
         ),
     }
     n_draws = 2
+    batched = True
     #: Held out (Cotter et al. 2019): the Jacobian's sample from the training
     #: rows, the multiplier step's and the weight's samples from held-out rows.
     holdout_draws = (1, 2)
 
-    def __init__(self, n_constraints: int = 0, **settings):
-        super().__init__(n_constraints, **settings)
-        m = self.n_constraints
-        self.register_buffer("multipliers", torch.zeros(m))
-        self.slack = nn.Parameter(torch.zeros(m), requires_grad=False)
+    def __init__(self, n_constraints: int = 0, n_models=None, **settings):
+        super().__init__(n_constraints, n_models, **settings)
+        m, lead = self.n_constraints, self.lead
+        self.register_buffer("multipliers", torch.zeros(*lead, m))
+        self.slack = nn.Parameter(torch.zeros(*lead, m), requires_grad=False)
         self.dual = make_dual_update(self.dual_update).setup(m)
-        self.register_buffer("_coef", torch.zeros(1 + 3 * m), persistent=False)
+        self.register_buffer("_coef", torch.zeros(*lead, 1 + 3 * m), persistent=False)
 
     def configure(self, **settings) -> None:
         """Set hyperparameters; a new rule keeps its state (a warm start)."""
@@ -149,12 +150,12 @@ class SSLALM(Algorithm):
         """Attach; resolve the rule's inherited hyperparameters."""
         super().bind(problem, optimizer, lr)
         self._coef.zero_()
+        self._coef[..., 0] = 1.0
         self.dual.configure(
             dual_lr=self.dual_lr,
             penalty=self.penalty,
             multiplier_max=self.multiplier_max,
         )
-        self._coef[0] = 1.0
 
     def gradients(self, batch):
         """Take steps 1-5 (see the module docstring): λ moves, ``.grad`` holds G."""
@@ -166,25 +167,29 @@ class SSLALM(Algorithm):
             self.slack,
             self.n_constraints,
         )
-        logits = problem.forward(batch.rows_X)
+        # Only f and c(ζ¹) enter the backward pass: the other samples' rows
+        # need no gradient.
+        logits = problem.forward(batch.rows_X, batch.n_obj + problem.sample_rows)
         out = problem.terms(logits, batch)  # [f, c(ζ¹), c(ζ²)] (+ a held-out one)
         with torch.no_grad():
-            ct = out[1:].view(-1, m)
+            ct = out[..., 1:].unflatten(-1, (-1, m))
             if rule.uses_slack:
-                ct = ct + slack  # c̃(x; ζ¹), c̃(x; ζ²)
+                ct = ct + slack.unsqueeze(-2)  # c̃(x; ζ¹), c̃(x; ζ²)
             # 1., and w of 5.: from the held-out samples when there are.
             held = int(self.held_out)
-            weight = rule.step(self.multipliers, ct[held], ct[held + 1])
-            coef = self._coef[: out.shape[0]]
-            coef[1 : 1 + m].copy_(weight)  # on c(ζ¹) from the training rows
-            self._c_sum.add_(out[1 + held * m : 1 + (held + 1) * m])
-        self._backward(torch.dot(coef, out))  # ∇f + Jᵀw for θ
+            c1, c2 = ct[..., held, :], ct[..., held + 1, :]
+            weight = rule.step(self.multipliers, c1, c2)
+            coef = self._coef[..., : out.shape[-1]]
+            coef[..., 1 : 1 + m].copy_(weight)  # on c(ζ¹) from the training rows
+            self._c_sum.add_(out[..., 1 + held * m : 1 + (held + 1) * m])
+        loss = torch.dot(coef, out) if out.dim() == 1 else (coef * out).sum()
+        self._backward(loss)  # ∇f + Jᵀw for θ
         if rule.uses_slack:  # ∂/∂s of wᵀ(c + s)
             if slack.grad is None:
                 slack.grad = weight
             else:
                 slack.grad.copy_(weight)
-        return out[0].detach(), logits[: batch.n_obj].detach()
+        return out[..., 0].detach(), logits[..., : batch.n_obj].detach()
 
     def apply(self) -> None:
         """Step 6: the (smoothed) primal step, then the projection ``s >= 0``."""

@@ -55,6 +55,7 @@ class Penalty(Algorithm):
         ),
     }
     n_draws = 1
+    batched = True
 
     def penalty(self, c: torch.Tensor) -> torch.Tensor:
         r""":math:`w \sum_j [c_j]_+^p`."""
@@ -67,7 +68,7 @@ class Penalty(Algorithm):
         """Loss + penalty, both from one forward pass, and its gradient."""
         logits = self.problem.forward(batch.rows_X)
         f, c = self.problem.losses(logits, batch)
-        self._backward(f + self.penalty(c[0]))
+        self._backward(f.sum() + self.penalty(c[..., 0, :]))
         with torch.no_grad():
-            self._c_sum.add_(c[0])
-        return f.detach(), logits[: batch.n_obj].detach()
+            self._c_sum.add_(c[..., 0, :])
+        return f.detach(), logits[..., : batch.n_obj].detach()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import inspect
 import re
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from skorch.helper import predefined_split
 
 from .._version import __version__
+from ..batched import StackedMLP
 from ..callbacks import default_callbacks
 from ..constraints import cell_mass, compile_constraints, make_constraints
 from ..engine import FairNet, resolve_device, torch_threads
@@ -226,16 +228,51 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
 
     def _fit(self, X, y, sensitive_features, sample_weight):
         incremental = bool(self.warm_start) and hasattr(self, "net_")
+        prep = self._prepare(X, y, sensitive_features, sample_weight, incremental)
+        data, valid = prep.data, prep.valid
+        if incremental:
+            self._update_net()
+        else:
+            n_features = data.X.shape[1]
+            self.net_ = self._build_net(
+                n_features, data.compiled, data.device, prep.seed
+            )
+        self.net_.train_split = None if valid is None else predefined_split(valid)
+        self.net_.partial_fit(data, epochs=self.max_epochs if incremental else None)
+        return self._finish(prep)
+
+    def _prepare(
+        self,
+        X,
+        y,
+        sensitive_features,
+        sample_weight,
+        incremental=False,
+        rows=None,
+        shared=None,
+    ) -> SimpleNamespace:
+        """Validate and encode the input; the training (and validation) rows.
+
+        ``rows`` (sorted) trains on those rows of ``X`` only, as a fit on
+        ``X[rows]`` would, from ``shared``, ``X`` already on the device (the
+        models of :func:`fairsk.batched.fit_together` share one copy of ``X``).
+        Returns the :class:`~fairsk.sampling.TrainingData`, the validation data
+        (or ``None``), the seed of the initialisation and the draws, and the
+        validation rows for the report.
+        """
         self._sparse_told = [False]
         X, y = validate_X(self, X, y, reset=not incremental, fitting=True)
+        mine = slice(None) if rows is None else rows
         self.classes_, y01 = encode_target(
-            self, y, self.classes_ if incremental else None
+            self, np.asarray(y)[mine], self.classes_ if incremental else None
         )
+        if rows is not None:
+            y01 = (np.asarray(y) == self.classes_[1]).astype(np.float32)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=np.float64, ensure_non_negative=True
             )
-        groups = self._encode_groups(sensitive_features, X.shape[0], incremental)
+        groups = self._groups(sensitive_features, X.shape[0], incremental, rows)
         for needs, what in (
             (self.select == "feasible", "select='feasible' picks the model on"),
             (self.holdout_constraints, "holdout_constraints estimates on"),
@@ -248,20 +285,28 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
             self._algorithm.draws(holdout=True)  # raises when it does not apply
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
-        train, valid = split_rows(self.validation_fraction, y01, groups, rng)
+        if rows is not None:
+            train, valid = np.asarray(rows), None
+        else:
+            train, valid = split_rows(self.validation_fraction, y01, groups, rng)
         # Without a validation split every row trains: pass the arrays themselves
         # (``X[arange(n)]`` would copy the whole training set).
-        rows = train if valid is not None else slice(None)
+        fit_rows = train if valid is not None or rows is not None else slice(None)
 
         def part(a, r):
             return None if a is None else a[r]
 
-        g, w = part(groups, rows), part(sample_weight, rows)
-        compiled = self._compile(g, y01[rows], w, incremental)
+        g, w = part(groups, fit_rows), part(sample_weight, fit_rows)
+        compiled = self._compile(g, y01[fit_rows], w, incremental)
         device = resolve_device(self.device)
         cbs = self.constraint_batch_size or self.batch_size
-        data = TrainingData(X[rows], y01[rows], g, w, compiled, cbs, device)
-        valid_data = None
+        if rows is not None:
+            data = TrainingData(
+                shared, y01, groups, sample_weight, compiled, cbs, device, rows=rows
+            )
+        else:
+            data = TrainingData(X[fit_rows], y01[fit_rows], g, w, compiled, cbs, device)
+        valid_data, report = None, None
         if valid is not None:
             vg, vw = part(groups, valid), part(sample_weight, valid)
             valid_compiled = compile_on_rows(compiled, vg, y01[valid], vw)
@@ -270,34 +315,36 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
                 X[valid], y01[valid], vg, vw, valid_compiled, held, device
             )
             data.holdout = valid_data if self.holdout_constraints else None
-        if incremental:
-            self._update_net()
-        else:
-            self.net_ = self._build_net(X.shape[1], compiled, device, seed)
-        self.net_.train_split = valid_data and predefined_split(valid_data)
-        self.net_.partial_fit(data, epochs=self.max_epochs if incremental else None)
+            report = (X[valid], y01[valid], vg, vw)
+        return SimpleNamespace(data=data, valid=valid_data, seed=seed, report=report)
+
+    def _finish(self, prep: SimpleNamespace):
+        """Set what a fit leaves: epochs trained, interruption, the report."""
         hist = self.net_.history
         # Ctrl-C stops training and fit returns (skorch's convention), with the
         # last finished epoch's model: n_iter_ counts finished epochs.
-        self.interrupted_ = bool(self.net_.interrupted_)
+        self.interrupted_ = bool(getattr(self.net_, "interrupted_", False))
         cut_short = self.interrupted_ and "train_loss" not in hist[-1]
         self.n_iter_ = len(hist) - int(cut_short)
         if not self.interrupted_:
-            warn_single_class(self, self.net_.module_, data.X)
+            warn_single_class(self, self.net_.module_, prep.data)
         selected = [i for i, h in enumerate(hist) if h.get("selected")]
         self.best_epoch_ = selected[-1] + 1 if selected else None
         self.validation_report_ = None
-        if valid is not None and compiled is not None:
+        if prep.report is not None and self.compiled_constraints_ is not None:
             self.validation_report_ = self._feasibility(
-                X[valid],
-                y01[valid],
-                groups[valid],
-                part(sample_weight, valid),
-                confidence=0.95,
-                n_boot=200,
-                random_state=seed,
+                *prep.report, confidence=0.95, n_boot=200, random_state=prep.seed
             )
         return self
+
+    def _groups(self, sensitive_features, n, incremental, rows=None):
+        """Group codes; with ``rows``, encoded on those rows (others coded 0)."""
+        if rows is None or sensitive_features is None:
+            return self._encode_groups(sensitive_features, n, incremental)
+        A = np.asarray(sensitive_features, dtype=object)
+        codes = np.zeros(n, dtype=np.int64)
+        codes[rows] = self._encode_groups(A[rows], len(rows), incremental)
+        return codes
 
     def _encode_groups(self, sensitive_features, n, incremental):
         """Group code of every sample (``None`` when none were given)."""
@@ -411,11 +458,20 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
             kwargs["n_features"] = n_features
         return self.module, kwargs
 
-    def _build_net(self, n_features: int, compiled, device, seed: int) -> FairNet:
+    def _build_net(self, n_features: int, compiled, device, seed) -> FairNet:
+        """Build the engine, a :class:`~fairsk.engine.FairNet`, for this estimator.
+
+        Its network, rule, optimizer and callbacks; a list of seeds stacks one
+        model per seed (:class:`~fairsk.batched.StackedMLP`).
+        """
         module, module_kwargs = self._module(n_features)
         optimizer, optimizer_kwargs = self._optimizer()
         params = self._algorithm_params()
         params["n_constraints"] = 0 if compiled is None else compiled.n_constraints
+        if isinstance(seed, list):
+            module, params["n_models"] = StackedMLP, len(seed)
+            module_kwargs.pop("n_features")
+            module_kwargs["n_features"] = n_features
         net = FairNet(
             module,
             algorithm=self._algorithm,
@@ -431,8 +487,9 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
             **{f"optimizer__{k}": v for k, v in optimizer_kwargs.items()},
             **{f"algorithm__{k}": v for k, v in params.items()},
         ).initialize()
-        with torch.no_grad():  # one logit per row, or a clear error now
-            logits_of(net.module_, torch.zeros(2, n_features, device=device))
+        if not isinstance(seed, list):
+            with torch.no_grad():  # one logit per row, or a clear error now
+                logits_of(net.module_, torch.zeros(2, n_features, device=device))
         return net
 
     def _update_net(self) -> None:

@@ -240,7 +240,7 @@ def warn_small_groups(classes, compiled, groups, y01) -> None:
         )
 
 
-def warn_single_class(est, module, X: torch.Tensor, chunk: int = 65536) -> None:
+def warn_single_class(est, module, data, chunk: int = 65536) -> None:
     """Warn when the fitted model predicts one class for every training row.
 
     A model that never predicts one of the classes on the data it was trained on
@@ -250,17 +250,28 @@ def warn_single_class(est, module, X: torch.Tensor, chunk: int = 65536) -> None:
     """
     was_training = module.training
     module.eval()
+    rows = data.rows
     with torch.no_grad():
         positives = sum(
-            int((logits_of(module, X[i : i + chunk]) > 0).sum())
-            for i in range(0, X.shape[0], chunk)
+            int(
+                (
+                    logits_of(
+                        module,
+                        data.X[i : i + chunk]
+                        if rows is None
+                        else data.X.index_select(0, rows[i : i + chunk]),
+                    )
+                    > 0
+                ).sum()
+            )
+            for i in range(0, data.n, chunk)
         )
     module.train(was_training)
-    if 0 < positives < X.shape[0]:
+    if 0 < positives < data.n:
         return
     label = est.classes_[int(positives > 0)]
     warn(
-        f"{type(est).__name__} predicts class {label} for all {X.shape[0]} training "
+        f"{type(est).__name__} predicts class {label} for all {data.n} training "
         "samples: the model has not learned to tell the classes apart. Train "
         "longer (max_epochs), raise lr, standardise the features, or loosen the "
         "bound if the constraint forces it.",
