@@ -1,4 +1,4 @@
-"""Pickles: round trips, the version check, and GPU-trained models loaded on a CPU.
+"""Pickles: round trips (and clones), the version check, GPU-trained models on a CPU.
 
 No GPU is needed: a GPU-trained pickle is simulated by pickling a CPU model while
 torch records every storage's location as ``cuda:0`` and the net's device as
@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import torch
 import torch.serialization
+from sklearn.base import clone
 from skorch.exceptions import DeviceWarning
 
 from fairsk import SSLALMClassifier
@@ -36,8 +37,8 @@ def fitted():
 
 
 @pytest.mark.parametrize("cls", CLASSIFIERS, ids=lambda c: c.__name__)
-def test_round_trip(cls):
-    X, y, A = make_synthetic()
+def test_round_trip(cls, synthetic):
+    X, y, A = synthetic
     clf = cls(**TINY).fit(X, y, sensitive_features=A)
     back = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(back.predict_proba(X), clf.predict_proba(X))
@@ -45,6 +46,8 @@ def test_round_trip(cls):
     assert not hasattr(back, "_fairsk_version")  # consumed by __setstate__
     unfitted = pickle.loads(pickle.dumps(cls(**TINY)))
     assert unfitted.get_params() == cls(**TINY).get_params()
+    fresh = clone(clf)  # a clone of a fitted estimator is unfitted
+    assert not hasattr(fresh, "net_") and fresh.get_params() == clf.get_params()
 
 
 def _pickled_by(version, obj, monkeypatch):
