@@ -1,4 +1,5 @@
-"""Fixtures shared by every test: the real data beside the repository.
+"""Fixtures shared by every test: synthetic toy data, and the real data beside the
+repository.
 
 Tests that need ``../shared/data`` skip with a clear reason when it is absent; CI
 always has it.
@@ -11,8 +12,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from .common import make_synthetic
+
 #: ``../shared/data`` beside the repository (CI has the same folder there).
 SHARED_DATA = (Path(__file__).parents[1] / ".." / "shared" / "data").resolve()
+
+
+@pytest.fixture
+def synthetic():
+    """``make_synthetic()``: 240 rows, 3 features, groups "a" / "b", binary labels.
+
+    Fresh arrays for every test, so a test may change them in place.
+    """
+    return make_synthetic()
 
 
 def require(path: Path) -> Path:

@@ -45,12 +45,12 @@ VALID = {**TINY, "validation_fraction": 0.25}
 
 
 @pytest.fixture(scope="module")
-def data():
+def synthetic_320():
     return make_synthetic(n=320)
 
 
-def test_epoch_scoring_on_validation_and_training(data):
-    X, y, A = data
+def test_epoch_scoring_on_validation_and_training(synthetic_320):
+    X, y, A = synthetic_320
     clf = SSLALMClassifier(
         **VALID,
         callbacks=[
@@ -66,8 +66,8 @@ def test_epoch_scoring_on_validation_and_training(data):
     assert acc == clf.history_[:, "valid_acc"]
 
 
-def test_batch_scoring_records_each_validation_batch(data):
-    X, y, A = data
+def test_batch_scoring_records_each_validation_batch(synthetic_320):
+    X, y, A = synthetic_320
     clf = SSLALMClassifier(
         **VALID,
         callbacks=[BatchScoring("accuracy", name="bacc", lower_is_better=False)],
@@ -77,8 +77,8 @@ def test_batch_scoring_records_each_validation_batch(data):
     assert any("bacc" in b for b in last["batches"])
 
 
-def test_early_stopping_on_validation_loss(data):
-    X, y, A = data
+def test_early_stopping_on_validation_loss(synthetic_320):
+    X, y, A = synthetic_320
     stop = EarlyStopping(monitor="valid_loss", patience=1, threshold=10.0)
     clf = SSLALMClassifier(**{**VALID, "max_epochs": 10}, callbacks=[("es", stop)])
     clf.fit(X, y, sensitive_features=A)
@@ -86,8 +86,8 @@ def test_early_stopping_on_validation_loss(data):
     assert clf.n_iter_ == 2
 
 
-def test_early_stopping_on_a_fairness_score(data):
-    X, y, A = data
+def test_early_stopping_on_a_fairness_score(synthetic_320):
+    X, y, A = synthetic_320
     stop = EarlyStopping(monitor="valid_loss_gap", patience=1, threshold=10.0)
     clf = SSLALMClassifier(**{**VALID, "max_epochs": 10}, callbacks=[stop])
     assert clf.fit(X, y, sensitive_features=A).n_iter_ == 2
@@ -102,8 +102,8 @@ def test_early_stopping_on_a_fairness_score(data):
     ],
     ids=["early_stopping", "epoch_scoring", "named"],
 )
-def test_validation_scores_without_validation_rows_name_the_fix(data, cb):
-    X, y, A = data
+def test_validation_scores_without_validation_rows_name_the_fix(synthetic_320, cb):
+    X, y, A = synthetic_320
     with pytest.raises(ValueError, match="set validation_fraction"):
         SSLALMClassifier(**TINY, callbacks=[cb]).fit(X, y, sensitive_features=A)
 
@@ -120,8 +120,8 @@ class _GradNorms(Callback):
         self.norms_.append(float(torch.norm(torch.stack([g.norm() for g in grads]))))
 
 
-def test_gradient_norm_clipping_clips_what_the_step_uses(data):
-    X, y, A = data
+def test_gradient_norm_clipping_clips_what_the_step_uses(synthetic_320):
+    X, y, A = synthetic_320
     seen = _GradNorms()
     SSLALMClassifier(
         **TINY,
@@ -134,8 +134,8 @@ def test_gradient_norm_clipping_clips_what_the_step_uses(data):
     assert max(unclipped.norms_) > 1e-2
 
 
-def test_lr_scheduler_with_a_constant_schedule(data):
-    X, y, A = data
+def test_lr_scheduler_with_a_constant_schedule(synthetic_320):
+    X, y, A = synthetic_320
     clf = SSLALMClassifier(
         **{**TINY, "lr": 0.1},
         lr_schedule="constant",
@@ -144,8 +144,8 @@ def test_lr_scheduler_with_a_constant_schedule(data):
     np.testing.assert_allclose(clf.history_[:, "event_lr"], [0.1, 0.05, 0.025])
 
 
-def test_default_cosine_schedule_is_a_named_callback(data):
-    X, y, A = data
+def test_default_cosine_schedule_is_a_named_callback(synthetic_320):
+    X, y, A = synthetic_320
     clf = SSLALMClassifier(**{**TINY, "max_epochs": 4, "lr": 0.1})
     clf.fit(X, y, sensitive_features=A)
     lrs = clf.history_[:, "event_lr"]
@@ -155,14 +155,14 @@ def test_default_cosine_schedule_is_a_named_callback(data):
     )
 
 
-def test_progress_bar_runs(data, capsys):
-    X, y, A = data
+def test_progress_bar_runs(synthetic_320, capsys):
+    X, y, A = synthetic_320
     SSLALMClassifier(**TINY, callbacks=[ProgressBar()]).fit(X, y, sensitive_features=A)
     assert capsys.readouterr() is not None
 
 
-def test_print_log_columns_stay_aligned_once_averaging_starts(data):
-    X, y, A = data
+def test_print_log_columns_stay_aligned_once_averaging_starts(synthetic_320):
+    X, y, A = synthetic_320
     out = io.StringIO()
     with redirect_stdout(out):
         SSLALMClassifier(**{**VALID, "max_epochs": 4}, average=0.5, verbose=1).fit(
@@ -185,15 +185,15 @@ class _Recorder(Callback):
         self.epochs += 1
 
 
-def test_the_users_callback_instance_is_the_one_that_runs(data):
-    X, y, A = data
+def test_the_users_callback_instance_is_the_one_that_runs(synthetic_320):
+    X, y, A = synthetic_320
     mine = _Recorder()
     SSLALMClassifier(**TINY, callbacks=[mine]).fit(X, y, sensitive_features=A)
     assert mine.epochs == TINY["max_epochs"]
 
 
-def test_set_params_on_a_named_callback(data):
-    X, y, A = data
+def test_set_params_on_a_named_callback(synthetic_320):
+    X, y, A = synthetic_320
     clf = SSLALMClassifier(
         **{**VALID, "max_epochs": 10},
         callbacks=[("es", EarlyStopping(patience=5, threshold=10.0))],
@@ -205,8 +205,8 @@ def test_set_params_on_a_named_callback(data):
         clf.set_params(callbacks__nope__patience=1)
 
 
-def test_grid_search_over_a_named_callback(data):
-    X, y, A = data
+def test_grid_search_over_a_named_callback(synthetic_320):
+    X, y, A = synthetic_320
     clf = SSLALMClassifier(
         **{**VALID, "max_epochs": 6},
         callbacks=[("es", EarlyStopping(patience=1, threshold=10.0))],
@@ -219,8 +219,8 @@ def test_grid_search_over_a_named_callback(data):
     assert best.n_iter_ == best.callbacks[0][1].patience + 1
 
 
-def test_fairsk_callbacks_are_named_and_settable(data):
-    X, y, A = data
+def test_fairsk_callbacks_are_named_and_settable(synthetic_320):
+    X, y, A = synthetic_320
     clf = SSLALMClassifier(**{**TINY, "max_epochs": 4}).fit(X, y, sensitive_features=A)
     names = [name for name, _ in clf.net_.callbacks_]
     for name in ("divergence", "averaging", "fairness", "margins", "lr_scheduler"):
@@ -235,8 +235,8 @@ def test_fairsk_callbacks_are_named_and_settable(data):
     assert "averaging" not in names and "margins" not in names
 
 
-def test_multipliers_and_loss_curve(data):
-    X, y, A = data
+def test_multipliers_and_loss_curve(synthetic_320):
+    X, y, A = synthetic_320
     clf = SSLALMClassifier(**TINY).fit(X, y, sensitive_features=A)
     lam = clf.multipliers_
     assert list(lam.index) == clf.constraint_names_
@@ -264,8 +264,8 @@ class SmallNet(nn.Module):
         return self.body(X)  # shape (n, 1): one logit per row
 
 
-def test_custom_module_class_with_routed_arguments(data):
-    X, y, A = data
+def test_custom_module_class_with_routed_arguments(synthetic_320):
+    X, y, A = synthetic_320
     clf = SSLALMClassifier(**TINY, module=SmallNet, module__width=8)
     assert clf.get_params()["module__width"] == 8
     clf.fit(X, y, sensitive_features=A)
@@ -284,8 +284,8 @@ def test_custom_module_class_with_routed_arguments(data):
     np.testing.assert_array_equal(pa, pb)
 
 
-def test_custom_module_instance_is_copied_for_each_fit(data):
-    X, y, A = data
+def test_custom_module_instance_is_copied_for_each_fit(synthetic_320):
+    X, y, A = synthetic_320
     net = SmallNet(X.shape[1], width=8, dropout=0.0)
     before = [p.detach().clone() for p in net.parameters()]
     clf = SSLALMClassifier(**TINY, module=net)
@@ -305,8 +305,8 @@ class TwoLogits(nn.Module):
         return self.lin(X)
 
 
-def test_a_module_without_one_logit_per_row_is_rejected(data):
-    X, y, A = data
+def test_a_module_without_one_logit_per_row_is_rejected(synthetic_320):
+    X, y, A = synthetic_320
     with pytest.raises(ValueError, match=r"one logit per row.*\(2, 2\)"):
         SSLALMClassifier(**TINY, module=TwoLogits).fit(X, y, sensitive_features=A)
     with pytest.raises(TypeError, match=r"torch\.nn\.Module class or instance"):
@@ -315,8 +315,8 @@ def test_a_module_without_one_logit_per_row_is_rejected(data):
         SSLALMClassifier(**TINY, module=len).fit(X, y, sensitive_features=A)
 
 
-def test_any_torch_optimizer_for_the_primal_step(data):
-    X, y, A = data
+def test_any_torch_optimizer_for_the_primal_step(synthetic_320):
+    X, y, A = synthetic_320
     clf = SSLALMClassifier(
         **{**TINY, "lr": 0.01},
         optimizer=torch.optim.Adam,
@@ -330,16 +330,16 @@ def test_any_torch_optimizer_for_the_primal_step(data):
     assert isinstance(plain.net_.optimizer_, torch.optim.Adam)
 
 
-def test_switching_takes_sgd_only(data):
-    X, y, A = data
+def test_switching_takes_sgd_only(synthetic_320):
+    X, y, A = synthetic_320
     with pytest.raises(ValueError, match="only SGD"):
         SwitchingSubgradientClassifier(**TINY, optimizer=torch.optim.Adam).fit(
             X, y, sensitive_features=A
         )
 
 
-def test_divergence_is_reported_by_its_callback(data):
-    X, y, A = data
+def test_divergence_is_reported_by_its_callback(synthetic_320):
+    X, y, A = synthetic_320
     with pytest.warns(ConvergenceWarning, match="Training diverged at epoch 1"):
         clf = SSLALMClassifier(**{**TINY, "lr": 1e6}).fit(
             X * 1e3, y, sensitive_features=A

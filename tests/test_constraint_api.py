@@ -36,23 +36,9 @@ from fairsk.nets import MLP
 from fairsk.problem import FairProblem
 from fairsk.sampling import TrainingData
 
+from .common import make_synthetic
+
 FAST = {"max_epochs": 6, "batch_size": 32, "random_state": 0}
-
-
-def make_groups_data(n=1200, n_groups=4, seed=0):
-    """Features, labels and groups whose base rates differ strongly by group.
-
-    The group is visible in the features (column 0 is its label shift), so an
-    unconstrained network reproduces the disparity in its predictions.
-    """
-    rng = np.random.default_rng(seed)
-    names = np.array(list("abcd")[:n_groups])
-    A = rng.choice(names, size=n, p=np.full(n_groups, 1 / n_groups))
-    code = np.searchsorted(names, A)
-    shift = np.linspace(-1.5, 1.5, n_groups)[code]
-    X = np.column_stack([shift, rng.normal(size=(n, 2))])
-    y = (X[:, 1] + shift + 0.5 * rng.normal(size=n) > 0).astype(int)
-    return X, y, A
 
 
 def hard_report(clf, X, y, A) -> pd.Series:
@@ -107,7 +93,7 @@ def test_two_columns_are_intersections_end_to_end():
     [("demographic_parity", 1), ("equalized_odds", 2), ("error_rate_ratio", 1)],
 )
 def test_pairing_row_counts(n_groups, constraint, n_stats):
-    X, y, A = make_groups_data(n=600, n_groups=n_groups)
+    X, y, A = make_synthetic(n=600, groups=("a", "b", "c", "d")[:n_groups])
     bound = 0.8 if constraint.endswith("ratio") else 0.1
     fitted = {}
     for pairing in ("one_vs_each", "one_vs_mean"):
@@ -128,7 +114,7 @@ def test_pairing_row_counts(n_groups, constraint, n_stats):
 
 
 def test_auto_pairing_is_pairwise_for_two_groups_only():
-    X, y, A = make_groups_data(n=600, n_groups=3)
+    X, y, A = make_synthetic(n=600, groups=("a", "b", "c"))
     two = np.isin(A, ["a", "b"])
     kw = {"constraint": "demographic_parity", "bound": 0.1, **FAST}
     clf2 = SSLALMClassifier(**kw).fit(X[two], y[two], sensitive_features=A[two])
@@ -141,7 +127,10 @@ def test_auto_pairing_is_pairwise_for_two_groups_only():
 
 
 def test_ratio_bound_raises_the_min_max_ratio():
-    X, y, A = make_groups_data(n=1500, n_groups=3)
+    # Base rates of about 10%, 50% and 90%, and the network sees the group.
+    X, y, A = make_synthetic(
+        n=1500, groups=("a", "b", "c"), shifts=[-1.1, 0.4, 1.9], group_feature=True
+    )
     free = UnconstrainedClassifier(**FAST).fit(X, y)
     free_ratio = demographic_parity_ratio(y, free.predict(X), sensitive_features=A)
     clf = SSLALMClassifier(
@@ -203,7 +192,10 @@ def raw_logit(logits, y):
 
 
 def test_custom_statistic_end_to_end():
-    X, y, A = make_groups_data(n=1000, n_groups=2)
+    # Base rates of about 10% and 90%, and the network sees the group.
+    X, y, A = make_synthetic(
+        n=1000, groups=("a", "b"), shifts=[-1.1, 1.9], group_feature=True
+    )
     probability = Statistic(
         "mean_probability", Quantity("probability", mean_probability)
     )
@@ -223,7 +215,7 @@ def test_custom_statistic_end_to_end():
 
 def test_custom_quantity_that_is_not_a_rate_takes_bounds_above_one():
     # Mean logits can differ by more than 1; only built-in rates reject bound >= 1.
-    X, y, A = make_groups_data(n=600, n_groups=2)
+    X, y, A = make_synthetic(n=600)
     logit_gap = Constraint(Statistic("mean_logit", Quantity("logit", raw_logit)))
     clf = SSLALMClassifier(constraint=logit_gap, bound=1.5, **FAST).fit(
         X, y, sensitive_features=A
@@ -258,7 +250,7 @@ def test_custom_quantity_cannot_shadow_a_taken_name():
 
 
 def test_grid_search_over_constraint_and_bound():
-    X, y, A = make_groups_data(n=600, n_groups=3)
+    X, y, A = make_synthetic(n=600, groups=("a", "b", "c"))
     fitted = []
 
     class Spy(SSLALMClassifier):
@@ -347,7 +339,7 @@ def test_minibatch_estimates_are_unbiased_with_a_tiny_group(weighted):
 
 
 def test_group_without_positives_is_left_out_end_to_end():
-    X, y, A = make_groups_data(n=900, n_groups=3)
+    X, y, A = make_synthetic(n=900, groups=("a", "b", "c"))
     y = np.where(A == "c", 0, y)  # group c: negatives only, so no TPR
     with pytest.warns(UserWarning, match="'c' has no samples with label 1"):
         clf = SSLALMClassifier(constraint="equalized_odds", bound=0.1, **FAST).fit(
@@ -397,7 +389,7 @@ def test_a_fairlearn_moment_fits_the_same_model_as_its_name(
 ):
     from fairlearn import reductions
 
-    X, y, A = make_groups_data(n=600, n_groups=3)
+    X, y, A = make_synthetic(n=600, groups=("a", "b", "c"))
     by_moment = SSLALMClassifier(
         constraint=getattr(reductions, moment)(**kwargs), bound=0.3, **FAST
     ).fit(X, y, sensitive_features=A)
@@ -412,7 +404,7 @@ def test_a_fairlearn_moment_fits_the_same_model_as_its_name(
 def test_bounded_group_loss_is_a_bound_on_each_groups_error_rate():
     from fairlearn.reductions import BoundedGroupLoss, SquareLoss, ZeroOneLoss
 
-    X, y, A = make_groups_data(n=400, n_groups=2)
+    X, y, A = make_synthetic(n=400)
     clf = SSLALMClassifier(
         constraint=BoundedGroupLoss(ZeroOneLoss(), upper_bound=0.3), **FAST
     ).fit(X, y, sensitive_features=A)
@@ -429,7 +421,7 @@ def test_bounded_group_loss_is_a_bound_on_each_groups_error_rate():
 def test_a_ratio_moment_with_slack_is_refused():
     from fairlearn.reductions import DemographicParity
 
-    X, y, A = make_groups_data(n=400, n_groups=2)
+    X, y, A = make_synthetic(n=400)
     moment = DemographicParity(ratio_bound=0.8, ratio_bound_slack=0.01)
     with pytest.raises(ValueError, match="ratio_bound_slack"):
         SSLALMClassifier(constraint=moment, **FAST).fit(X, y, sensitive_features=A)

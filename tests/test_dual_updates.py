@@ -32,6 +32,8 @@ from fairsk.algorithms.dual import (
     quadratic_log_barrier_slope,
 )
 
+from .common import make_synthetic
+
 
 def t(*values):
     """Float32, as the algorithms' state (every hand value is a binary fraction)."""
@@ -344,17 +346,13 @@ def test_invalid_hyperparameters_raise(rule):
 
 
 @pytest.fixture(scope="module")
-def toy():
-    rng = np.random.default_rng(0)
-    n = 600
-    A = rng.choice(["a", "b"], size=n)
-    X = rng.normal(size=(n, 3))
-    y = (X[:, 0] + 0.8 * (A == "a") + 0.3 * rng.normal(size=n) > 0.4).astype(int)
-    return X, y, A
+def synthetic_600():
+    """Synthetic data, 600 rows: enough for the default network in 3 epochs."""
+    return make_synthetic(n=600)
 
 
-def test_default_rule_is_ascent_and_momentum_zero_matches_it(toy):
-    X, y, A = toy
+def test_default_rule_is_ascent_and_momentum_zero_matches_it(synthetic_600):
+    X, y, A = synthetic_600
     kw = dict(max_epochs=3, random_state=0, device="cpu")
     base = SSLALMClassifier(**kw).fit(X, y, sensitive_features=A)
     for rule in ("ascent", GradientAscent(), Momentum(momentum=0.0)):
@@ -406,8 +404,8 @@ def test_sslalm_step_with_nupi_by_hand():
 
 @pytest.mark.parametrize("name", sorted(DUAL_UPDATES))
 @pytest.mark.parametrize("cls", [SSLALMClassifier, ALMClassifier])
-def test_every_rule_trains_in_the_classifiers(toy, cls, name):
-    X, y, A = toy
+def test_every_rule_trains_in_the_classifiers(synthetic_600, cls, name):
+    X, y, A = synthetic_600
     clf = cls(dual_update=name, max_epochs=3, random_state=0, device="cpu")
     clf.fit(X, y, sensitive_features=A)
     assert clf.score(X, y) > 0.6
@@ -423,8 +421,8 @@ def test_every_rule_trains_in_the_classifiers(toy, cls, name):
         assert lam.min() > 0.0 and "barrier_penalty" in hist[-1]
 
 
-def test_rule_objects_are_grid_searchable_and_picklable(toy):
-    X, y, A = toy
+def test_rule_objects_are_grid_searchable_and_picklable(synthetic_600):
+    X, y, A = synthetic_600
     clf = SSLALMClassifier(dual_update=NuPI(), max_epochs=2, device="cpu")
     assert clf.get_params()["dual_update__proportional"] == 2.0
     search = GridSearchCV(clf, {"dual_update__proportional": [0.0, 1.0]}, cv=2)
@@ -436,14 +434,14 @@ def test_rule_objects_are_grid_searchable_and_picklable(toy):
     np.testing.assert_array_equal(back.predict_proba(X), best.predict_proba(X))
 
 
-def test_invalid_dual_update_is_rejected(toy):
-    X, y, A = toy
+def test_invalid_dual_update_is_rejected(synthetic_600):
+    X, y, A = synthetic_600
     with pytest.raises(ValueError, match="dual_update"):
         SSLALMClassifier(dual_update="adam").fit(X, y, sensitive_features=A)
 
 
-def test_warm_start_takes_new_rule_hyperparameters_keeps_state(toy):
-    X, y, A = toy
+def test_warm_start_takes_new_rule_hyperparameters_keeps_state(synthetic_600):
+    X, y, A = synthetic_600
     clf = SSLALMClassifier(
         dual_update=NuPI(proportional=1.0),
         max_epochs=2,

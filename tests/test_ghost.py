@@ -8,16 +8,11 @@ brute-force solutions of the primal problems (over every weight) by SciPy.
 from __future__ import annotations
 
 import math
-import pickle
 
 import numpy as np
 import pytest
-import sklearn
 import torch
 from scipy.optimize import linprog, minimize
-from sklearn.model_selection import GridSearchCV
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 from torch import nn
 
 from fairsk import StochasticGhostClassifier
@@ -31,6 +26,8 @@ from fairsk.algorithms.ghost import (
 from fairsk.constraints import compile_constraints, make_constraints
 from fairsk.problem import FairProblem
 from fairsk.sampling import TrainingData
+
+from .common import make_synthetic
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -306,41 +303,13 @@ def test_invalid_parameters():
 
 # -- the estimator -------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def toy():
-    rng = np.random.default_rng(0)
-    n = 400
-    A = rng.choice(["a", "b"], size=n)
-    X = rng.normal(size=(n, 3))
-    y = (X[:, 0] + 0.8 * (A == "a") + 0.3 * rng.normal(size=n) > 0.4).astype(int)
-    return X, y, A
+def synthetic_400():
+    """Synthetic data, 400 rows: 4 steps of 100 an epoch."""
+    return make_synthetic(n=400)
 
 
-def test_routing_pipeline_grid_search(toy):
-    X, y, A = toy
-    with sklearn.config_context(enable_metadata_routing=True):
-        pipe = make_pipeline(
-            StandardScaler(), StochasticGhostClassifier(max_epochs=1, device="cpu")
-        )
-        search = GridSearchCV(
-            pipe, {"stochasticghostclassifier__bound": [0.01, 0.1]}, cv=2
-        )
-        search.fit(X, y, sensitive_features=A)
-    assert search.best_params_["stochasticghostclassifier__bound"] in (0.01, 0.1)
-    assert search.best_estimator_[-1].groups_ == ["a", "b"]
-
-
-def test_pickle_round_trip_and_determinism(toy):
-    X, y, A = toy
-    kw = dict(max_epochs=2, random_state=3, device="cpu")
-    a = StochasticGhostClassifier(**kw).fit(X, y, sensitive_features=A)
-    b = StochasticGhostClassifier(**kw).fit(X, y, sensitive_features=A)
-    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
-    back = pickle.loads(pickle.dumps(a))
-    np.testing.assert_array_equal(back.predict_proba(X), a.predict_proba(X))
-
-
-def test_history_and_step_size_recursion(toy):
-    X, y, A = toy
+def test_history_and_step_size_recursion(synthetic_400):
+    X, y, A = synthetic_400
     clf = StochasticGhostClassifier(
         max_epochs=2,
         batch_size=100,
@@ -360,8 +329,8 @@ def test_history_and_step_size_recursion(toy):
     assert len(clf.history_[-1, "train_constraints"]) == 2
 
 
-def test_warm_start_continues_the_step_size(toy):
-    X, y, A = toy
+def test_warm_start_continues_the_step_size(synthetic_400):
+    X, y, A = synthetic_400
     clf = StochasticGhostClassifier(
         max_epochs=1, batch_size=200, warm_start=True, random_state=0, device="cpu"
     )

@@ -22,12 +22,12 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 
 
 @pytest.fixture(scope="module")
-def data():
+def synthetic_400():
     return make_synthetic(n=400)
 
 
-def test_needs_validation_rows(data):
-    X, y, A = data
+def test_needs_validation_rows(synthetic_400):
+    X, y, A = synthetic_400
     with pytest.raises(ValueError, match="set validation_fraction"):
         SSLALMClassifier(**TINY, holdout_constraints=True).fit(
             X, y, sensitive_features=A
@@ -35,16 +35,16 @@ def test_needs_validation_rows(data):
 
 
 @pytest.mark.parametrize("cls", [PenaltyClassifier, StochasticGhostClassifier])
-def test_rules_without_multipliers_or_switch_refuse_it(data, cls):
-    X, y, A = data
+def test_rules_without_multipliers_or_switch_refuse_it(synthetic_400, cls):
+    X, y, A = synthetic_400
     clf = cls(**TINY, validation_fraction=0.3, holdout_constraints=True)
     with pytest.raises(ValueError, match="held-out rows"):
         clf.fit(X, y, sensitive_features=A)
 
 
 @pytest.mark.parametrize("cls", [SSLALMClassifier, SwitchingSubgradientClassifier])
-def test_held_out_estimates_change_the_fit(data, cls):
-    X, y, A = data
+def test_held_out_estimates_change_the_fit(synthetic_400, cls):
+    X, y, A = synthetic_400
     kw = {**TINY, "validation_fraction": 0.3, "bound": 0.01}
     plain = cls(**kw).fit(X, y, sensitive_features=A)
     held = cls(**kw, holdout_constraints=True).fit(X, y, sensitive_features=A)

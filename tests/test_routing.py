@@ -13,18 +13,9 @@ from fairsk import SSLALMClassifier, UnconstrainedClassifier
 from fairsk.model_selection import feasible_refit
 from fairsk.scorers import SCORERS, loss_gap_scorer, make_fairness_scorer
 
+from .common import CLASSIFIERS, TINY, make_synthetic
+
 FAST = {"max_epochs": 3, "batch_size": 32, "random_state": 0}
-
-
-@pytest.fixture
-def synthetic_data():
-    """Synthetic two-group data whose label depends on the group."""
-    rng = np.random.default_rng(0)
-    n = 300
-    A = rng.choice(["p", "q"], size=n, p=[0.6, 0.4])
-    X = rng.normal(size=(n, 4)) * 3 + 1
-    y = (X[:, 0] + 2 * (A == "p") + rng.normal(size=n) > 1.5).astype(int)
-    return X, y, A
 
 
 @pytest.fixture
@@ -39,24 +30,35 @@ def test_sensitive_features_requested_by_default(routing):
     assert request.fit.requests["sample_weight"] is None  # sklearn's default
 
 
-def test_pipeline_routing_on(synthetic_data, routing):
-    X, y, A = synthetic_data
+def test_pipeline_routing_on(synthetic, routing):
+    X, y, A = synthetic
     pipe = make_pipeline(StandardScaler(), SSLALMClassifier(**FAST))
     pipe.fit(X, y, sensitive_features=A)
-    assert pipe[-1].groups_ == ["p", "q"]
+    assert pipe[-1].groups_ == ["a", "b"]
 
 
-def test_pipeline_routing_off(synthetic_data):
-    X, y, A = synthetic_data
+def test_pipeline_routing_off(synthetic):
+    X, y, A = synthetic
     pipe = make_pipeline(StandardScaler(), SSLALMClassifier(**FAST))
     pipe.fit(X, y, sslalmclassifier__sensitive_features=A)
-    assert pipe[-1].groups_ == ["p", "q"]
+    assert pipe[-1].groups_ == ["a", "b"]
     with pytest.raises(ValueError, match="sensitive_features=A"):
         make_pipeline(StandardScaler(), SSLALMClassifier(**FAST)).fit(X, y)
 
 
-def test_grid_search_over_bound_routing_on(synthetic_data, routing):
-    X, y, A = synthetic_data
+@pytest.mark.parametrize("cls", CLASSIFIERS, ids=lambda c: c.__name__)
+def test_every_classifier_in_a_grid_searched_pipeline(cls, synthetic, routing):
+    X, y, A = synthetic
+    pipe = make_pipeline(StandardScaler(), cls(**TINY))
+    step = pipe.steps[-1][0]
+    search = GridSearchCV(pipe, {f"{step}__lr": [0.02, 0.05]}, cv=StratifiedKFold(2))
+    search.fit(X, y, sensitive_features=A)
+    assert search.best_params_[f"{step}__lr"] in (0.02, 0.05)
+    assert search.best_estimator_[-1].groups_ == ["a", "b"]  # the groups arrived
+
+
+def test_grid_search_over_bound_routing_on(synthetic, routing):
+    X, y, A = synthetic
     pipe = make_pipeline(StandardScaler(), SSLALMClassifier(**FAST))
     search = GridSearchCV(
         pipe,
@@ -82,8 +84,8 @@ def test_grid_search_over_bound_routing_on(synthetic_data, routing):
     )
 
 
-def test_grid_search_routing_off_splits_sensitive_features(synthetic_data):
-    X, y, A = synthetic_data
+def test_grid_search_routing_off_splits_sensitive_features(synthetic):
+    X, y, A = synthetic
     seen = []
 
     class Spy(SSLALMClassifier):
@@ -95,11 +97,11 @@ def test_grid_search_routing_off_splits_sensitive_features(synthetic_data):
     search.fit(X, y, sensitive_features=A)
     # Each fold's sensitive features are split with X (legacy fit-param slicing).
     assert all(nx == ns for nx, ns in seen) and len(seen) == 2 * 3 + 1
-    assert sorted({nx for nx, _ in seen}) == [200, 300]
+    assert sorted({nx for nx, _ in seen}) == [len(X) * 2 // 3, len(X)]
 
 
-def test_fairness_scorers_need_and_use_groups(synthetic_data, routing):
-    X, y, A = synthetic_data
+def test_fairness_scorers_need_and_use_groups(synthetic, routing):
+    X, y, A = synthetic
     clf = UnconstrainedClassifier(**FAST)
     for name, scorer in SCORERS.items():
         out = cross_validate(
@@ -108,10 +110,11 @@ def test_fairness_scorers_need_and_use_groups(synthetic_data, routing):
         assert np.all(out["test_f"] <= 0) and np.all(np.isfinite(out["test_f"])), name
 
 
-def test_scorer_values_match_fairlearn(synthetic_data, routing):
+def test_scorer_values_match_fairlearn(routing):
     from fairlearn.metrics import demographic_parity_difference
 
-    X, y, A = synthetic_data
+    # The network sees the group: its predictions differ by group.
+    X, y, A = make_synthetic(group_feature=True)
     labels = np.where(y == 1, "yes", "no")  # string labels: positive is "yes"
     clf = UnconstrainedClassifier(**{**FAST, "max_epochs": 15, "lr": 0.2}).fit(
         X, labels

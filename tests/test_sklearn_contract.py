@@ -1,13 +1,12 @@
 """scikit-learn's estimator checks, with sklearn's MLPClassifier as the bar.
 
 scikit-learn's checks call ``fit(X, y)`` and cannot pass ``sensitive_features``.
-Each constrained estimator is therefore checked through a test-only subclass whose
-``fit`` derives a binary group from the first feature (above/below its median) when
-none is given; everything else -- validation, training, prediction, pickling, the
-engine -- is the real estimator's. The check instances train longer than the
-defaults so that the tiny check data sets are learned (check_classifiers_train
-wants 83% accuracy).
-"""
+Each classifier (``CLASSIFIERS`` of tests/common.py) is therefore checked through a
+test-only subclass whose ``fit`` derives a binary group from the first feature
+(above/below its median) when a constrained estimator is given none; everything
+else -- validation, training, prediction, pickling, the engine -- is the real
+estimator's. The check instances train longer than the defaults so that the tiny
+check data sets are learned (check_classifiers_train wants 83% accuracy)."""
 
 from __future__ import annotations
 
@@ -19,14 +18,9 @@ import pytest
 from scipy import sparse
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from fairsk import (
-    ALMClassifier,
-    PenaltyClassifier,
-    SSLALMClassifier,
-    StochasticGhostClassifier,
-    SwitchingSubgradientClassifier,
-    UnconstrainedClassifier,
-)
+from fairsk import StochasticGhostClassifier, SwitchingSubgradientClassifier
+
+from .common import CLASSIFIERS, CONSTRAINED
 
 
 class _MadeUpGroups:
@@ -38,7 +32,7 @@ class _MadeUpGroups:
     """
 
     def fit(self, X, y, sensitive_features=None, sample_weight=None):
-        if sensitive_features is None and self._requires_groups:
+        if sensitive_features is None and isinstance(self, tuple(CONSTRAINED)):
             sensitive_features = _made_up_groups(X)
         return super().fit(X, y, sensitive_features, sample_weight)
 
@@ -60,31 +54,6 @@ def _made_up_groups(X):
         return np.arange(len(col)) % 2
 
 
-# Module-level classes, so that the pickling checks can find them by name.
-class CheckedUnconstrained(_MadeUpGroups, UnconstrainedClassifier):
-    pass
-
-
-class CheckedSSLALM(_MadeUpGroups, SSLALMClassifier):
-    pass
-
-
-class CheckedALM(_MadeUpGroups, ALMClassifier):
-    pass
-
-
-class CheckedPenalty(_MadeUpGroups, PenaltyClassifier):
-    pass
-
-
-class CheckedSSG(_MadeUpGroups, SwitchingSubgradientClassifier):
-    pass
-
-
-class CheckedGhost(_MadeUpGroups, StochasticGhostClassifier):
-    pass
-
-
 #: Checks that fail, with the reason (the same ones fail for MLPClassifier).
 _WEIGHT_VS_DUPLICATE = (
     "stochastic minibatch training: a sample with weight 2 and a duplicated "
@@ -97,17 +66,33 @@ EXPECTED_FAILED = {
 }
 
 
+#: Settings under which the check instances learn the checks' tiny data sets.
+CHECK_SETTINGS = {"max_epochs": 60, "batch_size": 32, "lr": 0.1, "random_state": 0}
+#: Classifiers whose own defaults learn the check data in a few epochs ...
+OWN_DEFAULTS = {SwitchingSubgradientClassifier, StochasticGhostClassifier}
+#: ... these few.
+FEW_EPOCHS = {"max_epochs": 5, "device": "cpu", "random_state": 0}
+
+
+def _checked(cls):
+    """``cls`` with made-up groups, as a module-level class ``Checked<cls>`` (the
+    pickling checks find it by name)."""
+    name = f"Checked{cls.__name__}"
+    globals()[name] = type(name, (_MadeUpGroups, cls), {"__module__": __name__})
+    return globals()[name]
+
+
 def _instances():
-    common = {"max_epochs": 60, "batch_size": 32, "lr": 0.1, "random_state": 0}
-    return [
-        CheckedUnconstrained(**common),
-        CheckedSSLALM(bound=0.05, **common),
-        CheckedALM(bound=0.05, **common),
-        CheckedPenalty(bound=0.05, **common),
-        # Their own defaults learn the check data in a few epochs.
-        CheckedSSG(max_epochs=5, device="cpu", random_state=0),
-        CheckedGhost(max_epochs=5, device="cpu", random_state=0),
-    ]
+    out = []
+    for cls in CLASSIFIERS:
+        if cls in OWN_DEFAULTS:
+            params = FEW_EPOCHS
+        elif cls in CONSTRAINED:
+            params = {"bound": 0.05, **CHECK_SETTINGS}
+        else:
+            params = CHECK_SETTINGS
+        out.append(_checked(cls)(**params))
+    return out
 
 
 @parametrize_with_checks(
@@ -117,17 +102,7 @@ def test_sklearn_compatible(estimator, check):
     check(estimator)
 
 
-CLASSIFIERS = [
-    UnconstrainedClassifier,
-    SSLALMClassifier,
-    ALMClassifier,
-    PenaltyClassifier,
-    SwitchingSubgradientClassifier,
-    StochasticGhostClassifier,
-]
-
-
-@pytest.mark.parametrize("cls", CLASSIFIERS)
+@pytest.mark.parametrize("cls", CLASSIFIERS, ids=lambda c: c.__name__)
 def test_docs_list_every_parameter_with_its_default(cls):
     doc = cls.__doc__
     params = inspect.signature(cls).parameters.values()
@@ -141,7 +116,7 @@ def test_docs_list_every_parameter_with_its_default(cls):
         assert found.group(1) == shown, param.name
 
 
-@pytest.mark.parametrize("cls", CLASSIFIERS)
+@pytest.mark.parametrize("cls", CLASSIFIERS, ids=lambda c: c.__name__)
 def test_every_shared_setting_is_a_parameter(cls):
     # sklearn reads parameters from the signature: a shared setting missing
     # here would be fixed at its default and invisible to grid searches.

@@ -14,15 +14,10 @@ so the loss-gap rows are c = (L_a - L_b - δ, L_b - L_a - δ).
 from __future__ import annotations
 
 import math
-import pickle
 
 import numpy as np
 import pytest
-import sklearn
 import torch
-from sklearn.model_selection import GridSearchCV
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 from torch import nn
 
 from fairsk import SwitchingSubgradientClassifier
@@ -30,6 +25,8 @@ from fairsk.algorithms import SwitchingSubgradient
 from fairsk.constraints import compile_constraints, make_constraints
 from fairsk.problem import FairProblem
 from fairsk.sampling import TrainingData
+
+from .common import make_synthetic
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -234,45 +231,13 @@ def test_invalid_step_rule():
 
 # -- the estimator ------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def toy():
-    rng = np.random.default_rng(0)
-    n = 600
-    A = rng.choice(["a", "b"], size=n)
-    X = rng.normal(size=(n, 3))
-    y = (X[:, 0] + 0.8 * (A == "a") + 0.3 * rng.normal(size=n) > 0.4).astype(int)
-    return X, y, A
+def synthetic_600():
+    """Synthetic data, 600 rows: 12 steps of 50 an epoch."""
+    return make_synthetic(n=600)
 
 
-def test_routing_pipeline_grid_search(toy):
-    X, y, A = toy
-    with sklearn.config_context(enable_metadata_routing=True):
-        pipe = make_pipeline(
-            StandardScaler(), SwitchingSubgradientClassifier(max_epochs=2, device="cpu")
-        )
-        search = GridSearchCV(
-            pipe, {"switchingsubgradientclassifier__bound": [0.01, 0.1]}, cv=2
-        )
-        search.fit(X, y, sensitive_features=A)
-    assert search.best_params_["switchingsubgradientclassifier__bound"] in (0.01, 0.1)
-    clf = search.best_estimator_[-1]
-    assert clf.groups_ == ["a", "b"]
-
-
-def test_pickle_round_trip_and_determinism(toy):
-    X, y, A = toy
-    kw = dict(max_epochs=3, random_state=7, device="cpu")
-    a = SwitchingSubgradientClassifier(**kw).fit(X, y, sensitive_features=A)
-    b = SwitchingSubgradientClassifier(**kw).fit(X, y, sensitive_features=A)
-    np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
-    back = pickle.loads(pickle.dumps(a))
-    np.testing.assert_array_equal(back.predict_proba(X), a.predict_proba(X))
-    c = SwitchingSubgradientClassifier(**{**kw, "random_state": 8})
-    c.fit(X, y, sensitive_features=A)
-    assert not np.array_equal(c.predict_proba(X), a.predict_proba(X))
-
-
-def test_history_records_the_branches(toy):
-    X, y, A = toy
+def test_history_records_the_branches(synthetic_600):
+    X, y, A = synthetic_600
     clf = SwitchingSubgradientClassifier(
         max_epochs=3, batch_size=50, random_state=0, device="cpu"
     )
@@ -287,8 +252,8 @@ def test_history_records_the_branches(toy):
 
 
 @pytest.mark.parametrize("rule", ["inv_sqrt", "polyak"])
-def test_step_rules_train(toy, rule):
-    X, y, A = toy
+def test_step_rules_train(synthetic_600, rule):
+    X, y, A = synthetic_600
     clf = SwitchingSubgradientClassifier(
         step_rule=rule,
         constraint_step_rule=rule,
@@ -299,8 +264,8 @@ def test_step_rules_train(toy, rule):
     assert clf.fit(X, y, sensitive_features=A).score(X, y) > 0.6
 
 
-def test_warm_start_continues(toy):
-    X, y, A = toy
+def test_warm_start_continues(synthetic_600):
+    X, y, A = synthetic_600
     clf = SwitchingSubgradientClassifier(
         max_epochs=2, warm_start=True, random_state=0, device="cpu"
     )

@@ -23,18 +23,20 @@ from fairsk.datasets import (
     load_pums_income,
 )
 
-ESTIMATORS = [
-    obj
-    for obj in (getattr(fairsk, name) for name in fairsk.__all__)
-    if isinstance(obj, type) and issubclass(obj, ClassifierMixin)
-]
+from ..common import CLASSIFIERS
+
 N_TRAIN, N_TEST = 600, 300
 
 
 def test_every_estimator_is_collected():
-    assert {"SSLALMClassifier", "UnconstrainedClassifier"} <= {
-        e.__name__ for e in ESTIMATORS
+    exported = {
+        name
+        for name in fairsk.__all__
+        if isinstance(getattr(fairsk, name), type)
+        and issubclass(getattr(fairsk, name), ClassifierMixin)
     }
+    assert {c.__name__ for c in CLASSIFIERS} == exported
+    assert {"SSLALMClassifier", "UnconstrainedClassifier"} <= exported
 
 
 @pytest.fixture(scope="module")
@@ -79,11 +81,11 @@ def _fit_and_evaluate(estimator, encoder, train, test):
     return frame
 
 
-@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: e.__name__)
+@pytest.mark.parametrize("estimator", CLASSIFIERS, ids=lambda e: e.__name__)
 def test_adult_pipeline(estimator, adult_sample):
     _fit_and_evaluate(estimator, TabularEncoder(), *adult_sample)
 
 
-@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: e.__name__)
+@pytest.mark.parametrize("estimator", CLASSIFIERS, ids=lambda e: e.__name__)
 def test_acs_excerpt_pipeline(estimator, excerpt_sample):
     _fit_and_evaluate(estimator, ACSFeatureEncoder(), *excerpt_sample)

@@ -21,7 +21,7 @@ from fairsk import FitInterruptedWarning, SSLALMClassifier
 from fairsk.benchmark import io as bench_io
 from fairsk.benchmark.io import RunStore, atomic_write
 
-from ..common import CLASSIFIERS, TINY, make_synthetic
+from ..common import CLASSIFIERS, TINY
 
 SIX = {**TINY, "max_epochs": 6}  # weight averaging over epochs 4-6
 
@@ -66,8 +66,8 @@ def _interrupt_and_resume(cls, params, stopper, folder, X, y, A):
 
 
 @pytest.mark.parametrize("cls", CLASSIFIERS, ids=lambda c: c.__name__)
-def test_interrupted_fit_resumes_to_the_same_model(cls, tmp_path):
-    X, y, A = make_synthetic()
+def test_interrupted_fit_resumes_to_the_same_model(cls, tmp_path, synthetic):
+    X, y, A = synthetic
     full = cls(**SIX).fit(X, y, sensitive_features=A)
     part, resumed = _interrupt_and_resume(
         cls, SIX, StopAtEpochEnd(2), tmp_path, X, y, A
@@ -107,8 +107,8 @@ def test_interrupted_fit_resumes_to_the_same_model(cls, tmp_path):
         ),
     ],
 )
-def test_resume_variants(params, stopper, tmp_path):
-    X, y, A = make_synthetic()
+def test_resume_variants(params, stopper, tmp_path, synthetic):
+    X, y, A = synthetic
     full = SSLALMClassifier(**params).fit(X, y, sensitive_features=A)
     _, resumed = _interrupt_and_resume(
         SSLALMClassifier, params, stopper, tmp_path, X, y, A
@@ -117,8 +117,8 @@ def test_resume_variants(params, stopper, tmp_path):
     assert resumed.history_[-1, "multipliers"] == full.history_[-1, "multipliers"]
 
 
-def test_resume_twice(tmp_path):
-    X, y, A = make_synthetic()
+def test_resume_twice(tmp_path, synthetic):
+    X, y, A = synthetic
     full = SSLALMClassifier(**SIX).fit(X, y, sensitive_features=A)
     with pytest.warns(FitInterruptedWarning):
         SSLALMClassifier(
@@ -137,9 +137,9 @@ def test_resume_twice(tmp_path):
     np.testing.assert_array_equal(last.predict_proba(X), full.predict_proba(X))
 
 
-def test_without_f_algorithm_the_resume_differs(tmp_path):
+def test_without_f_algorithm_the_resume_differs(tmp_path, synthetic):
     """The update rule's state is what makes the resume exact (this test can fail)."""
-    X, y, A = make_synthetic()
+    X, y, A = synthetic
     full = SSLALMClassifier(**SIX).fit(X, y, sensitive_features=A)
     plain = Checkpoint(monitor=None, dirname=str(tmp_path))
     with pytest.warns(FitInterruptedWarning):
@@ -154,9 +154,9 @@ def test_without_f_algorithm_the_resume_differs(tmp_path):
     assert not np.array_equal(resumed.predict_proba(X), full.predict_proba(X))
 
 
-def test_monitored_checkpoint_formats_file_names_from_the_history(tmp_path):
+def test_monitored_checkpoint_formats_file_names_from_the_history(tmp_path, synthetic):
     """Checkpoint formats file names from the last epoch and batch rows."""
-    X, y, A = make_synthetic()
+    X, y, A = synthetic
     cp = Checkpoint(
         monitor="train_loss_best",
         f_params="params_{last_epoch[epoch]}.pt",

@@ -33,7 +33,7 @@ PARAMS = {**TINY, "constraint": "equalized_odds", "bound": 0.1}
 
 
 @pytest.fixture(scope="module")
-def data3():
+def synthetic_3_groups():
     return make_synthetic(n=240, seed=1, groups=("a", "b", "c"), p=[0.5, 0.3, 0.2])
 
 
@@ -46,8 +46,8 @@ def _history(clf) -> list[dict]:
 
 
 @pytest.mark.parametrize("cls", CLASSIFIERS, ids=lambda c: c.__name__)
-def test_same_seed_same_model(cls, data3):
-    X, y, A = data3
+def test_same_seed_same_model(cls, synthetic_3_groups):
+    X, y, A = synthetic_3_groups
     first = cls(**PARAMS).fit(X, y, sensitive_features=A)
     second = cls(**PARAMS).fit(X, y, sensitive_features=A)
     p1, p2 = first.predict_proba(X), second.predict_proba(X)
@@ -62,8 +62,8 @@ def test_same_seed_same_model(cls, data3):
 
 
 @pytest.mark.parametrize("cls", CLASSIFIERS, ids=lambda c: c.__name__)
-def test_random_state_instances_seeded_alike(cls, data3):
-    X, y, A = data3
+def test_random_state_instances_seeded_alike(cls, synthetic_3_groups):
+    X, y, A = synthetic_3_groups
     fits = [
         cls(**{**PARAMS, "random_state": np.random.RandomState(7)}).fit(
             X, y, sensitive_features=A
@@ -73,8 +73,8 @@ def test_random_state_instances_seeded_alike(cls, data3):
     assert fits[0].predict_proba(X).tobytes() == fits[1].predict_proba(X).tobytes()
 
 
-def test_prediction_of_a_row_does_not_depend_on_the_others(data3):
-    X, y, A = data3
+def test_prediction_of_a_row_does_not_depend_on_the_others(synthetic_3_groups):
+    X, y, A = synthetic_3_groups
     clf = SSLALMClassifier(**PARAMS).fit(X, y, sensitive_features=A)
     whole, labels = clf.decision_function(X), clf.predict(X)
     # One row at a time, in chunks, shuffled: the same decisions, and logits
@@ -116,8 +116,10 @@ def _search(cls, n_jobs, X, y, A, routing: bool):
 @pytest.mark.parametrize(
     "cls", [SSLALMClassifier, StochasticGhostClassifier], ids=lambda c: c.__name__
 )
-def test_grid_search_is_the_same_in_one_or_two_processes(cls, routing, data3):
-    X, y, A = data3
+def test_grid_search_is_the_same_in_one_or_two_processes(
+    cls, routing, synthetic_3_groups
+):
+    X, y, A = synthetic_3_groups
     serial = _search(cls, 1, X, y, A, routing)
     parallel = _search(cls, 2, X, y, A, routing)
     res1, res2 = serial.cv_results_, parallel.cv_results_

@@ -34,9 +34,8 @@ from fairsk.constraints import (
 )
 from fairsk.kinds import KINDS, VIOLATION_ATOL
 
-from ..common import CLASSIFIERS, TINY, make_synthetic
+from ..common import CLASSIFIERS, CONSTRAINED, TINY, make_synthetic
 
-CONSTRAINED = [c for c in CLASSIFIERS if c is not UnconstrainedClassifier]
 SIX = {**TINY, "max_epochs": 6}
 
 
@@ -104,8 +103,8 @@ DIVERGED_KEYS = {
 
 
 @pytest.mark.parametrize("cls", CONSTRAINED, ids=_ids)
-def test_nan_constraint_estimate_stops_and_restores(cls, fault):
-    X, y, A = make_synthetic()
+def test_nan_constraint_estimate_stops_and_restores(cls, fault, synthetic):
+    X, y, A = synthetic
     with pytest.warns(ConvergenceWarning, match="Training diverged at epoch 3: ") as w:
         clf = cls(**SIX, constraint=FAULTY, callbacks=[_ArmAfter(2)]).fit(
             X, y, sensitive_features=A
@@ -131,8 +130,8 @@ def test_nan_constraint_estimate_stops_and_restores(cls, fault):
 @pytest.mark.parametrize(
     "cls", [c for c in CLASSIFIERS if c is not StochasticGhostClassifier], ids=_ids
 )
-def test_huge_step_diverges_cleanly(cls):
-    X, y, A = make_synthetic()
+def test_huge_step_diverges_cleanly(cls, synthetic):
+    X, y, A = synthetic
     with pytest.warns(ConvergenceWarning, match=r"Training diverged at epoch \d: .*"):
         clf = cls(**{**SIX, "lr": 1e6}).fit(X, y, sensitive_features=A)
     assert clf.history_[-1, "diverged"] is True
@@ -140,15 +139,15 @@ def test_huge_step_diverges_cleanly(cls):
     assert np.isfinite(clf.decision_function(X)).all()
 
 
-def test_ghost_rejects_a_step_its_recursion_cannot_take():
-    X, y, A = make_synthetic()
+def test_ghost_rejects_a_step_its_recursion_cannot_take(synthetic):
+    X, y, A = synthetic
     clf = StochasticGhostClassifier(**{**SIX, "lr": 1e6})
     with pytest.raises(ValueError, match=r"lr \* step_decay < 1"):
         clf.fit(X, y, sensitive_features=A)
 
 
-def test_overflowing_features_diverge_at_epoch_one(data):
-    X, y, A = data
+def test_overflowing_features_diverge_at_epoch_one(synthetic):
+    X, y, A = synthetic
     with pytest.warns(
         ConvergenceWarning, match=r"Training diverged at epoch 1: .*weights"
     ):
@@ -176,8 +175,8 @@ IMPOSSIBLE = [
 
 @pytest.mark.parametrize("params", IMPOSSIBLE)
 @pytest.mark.parametrize("cls", CONSTRAINED, ids=_ids)
-def test_impossible_bound_warns_with_the_final_violation(cls, params):
-    X, y, A = make_synthetic()
+def test_impossible_bound_warns_with_the_final_violation(cls, params, synthetic):
+    X, y, A = synthetic
     with pytest.warns(ConvergenceWarning, match="misses its bound") as w:
         clf = cls(**SIX, **params).fit(X, y, sensitive_features=A)
     message = next(str(r.message) for r in w if "misses its bound" in str(r.message))
@@ -220,8 +219,8 @@ def test_no_warning_on_the_acceptance_task(acs_income):
     assert clf.history_[-1, "avg_loss_gap"] < 0.005 + VIOLATION_ATOL
 
 
-def test_monitoring_groups_without_constraints_never_warns(data):
-    X, y, A = data
+def test_monitoring_groups_without_constraints_never_warns(synthetic):
+    X, y, A = synthetic
     with warnings.catch_warnings():
         # Only the bound's warning is at stake: six epochs of this tiny fit
         # predict one class, which fit rightly reports (issue 17).
@@ -243,8 +242,8 @@ def test_tolerance_rule():
 # -- multiplier safeguards -------------------------------------------------------------
 @pytest.mark.parametrize("rule", sorted(DUAL_UPDATES))
 @pytest.mark.parametrize("dual_lr", [0.5, 1e30])
-def test_multipliers_stay_within_their_safeguard(rule, dual_lr):
-    X, y, A = make_synthetic()
+def test_multipliers_stay_within_their_safeguard(rule, dual_lr, synthetic):
+    X, y, A = synthetic
     if rule == "pbm" and dual_lr > 1:
         with pytest.raises(ValueError, match=r"dual_lr \(gamma\) must be in \(0, 1\]"):
             SSLALMClassifier(**SIX, dual_update=rule, dual_lr=dual_lr).fit(

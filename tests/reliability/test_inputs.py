@@ -141,7 +141,8 @@ FIT_CASES = [
      InvalidParameterError, r"The 'constraint' parameter .* Got 'nope'"),
     ("constraint_unknown_in_list", lambda X, y, A: (
         {"constraint": ["loss_gap", "nope"], "bound": [0.1, 0.1]}, X, y, A, None),
-     ValueError, r"Unknown constraint 'nope'; expected one of \['bounded_group_e"),
+     ValueError,
+     r"Unknown constraint 'nope'; expected one of \[[^]]*'loss_gap'[^]]*\]"),
     ("constraint_empty", lambda X, y, A: ({"constraint": []}, X, y, A, None),
      ValueError, r"constraint is empty"),
     ("constraint_wrong_type", lambda X, y, A: ({"constraint": 3}, X, y, A, None),
@@ -207,26 +208,25 @@ FIT_CASES = [
     ("case", "error", "match"),
     [pytest.param(f, e, m, id=name) for name, f, e, m in FIT_CASES],
 )
-def test_bad_fit_input_gets_a_precise_error(case, error, match):
-    params, X, y, A, w = case(*make_synthetic())
+def test_bad_fit_input_gets_a_precise_error(case, error, match, synthetic):
+    params, X, y, A, w = case(*synthetic)
     clf = SSLALMClassifier(**{**TINY, **params})
     with pytest.raises(error, match=match):
         clf.fit(X, y, sensitive_features=A, sample_weight=w)
     assert not hasattr(clf, "net_")
 
 
-def test_missing_cuda_is_a_clean_error(data):
+def test_missing_cuda_is_a_clean_error(synthetic):
     if torch.cuda.is_available():
         pytest.skip("CUDA is available here: device='cuda' is valid")
+    X, y, A = synthetic
     with pytest.raises(ValueError, match=r"device='cuda' .* CUDA is not available"):
-        SSLALMClassifier(device="cuda", **TINY).fit(
-            *data[:2], sensitive_features=data[2]
-        )
+        SSLALMClassifier(device="cuda", **TINY).fit(X, y, sensitive_features=A)
 
 
 @pytest.mark.parametrize("cls", CLASSIFIERS, ids=lambda c: c.__name__)
-def test_every_classifier_rejects_the_basic_faults(cls, data):
-    X, y, A = data
+def test_every_classifier_rejects_the_basic_faults(cls, synthetic):
+    X, y, A = synthetic
     clf = cls(**TINY)
     with pytest.raises(ValueError, match="Input X contains NaN"):
         clf.fit(_with_nan(X), y, sensitive_features=A)
@@ -292,8 +292,8 @@ def test_predicting_without_names_warns_but_works(fitted_on_frame):
     np.testing.assert_array_equal(pred, clf.predict(frame))
 
 
-def test_read_only_input_predicts_without_warnings(data):
-    X, y, A = data
+def test_read_only_input_predicts_without_warnings(synthetic):
+    X, y, A = synthetic
     clf = SSLALMClassifier(**{**TINY, "max_epochs": 1}).fit(X, y, sensitive_features=A)
     frozen = X.copy()
     frozen.flags.writeable = False  # as pandas hands out its columns
@@ -304,9 +304,9 @@ def test_read_only_input_predicts_without_warnings(data):
         )
 
 
-def test_predict_before_fit_is_not_fitted_error(data):
+def test_predict_before_fit_is_not_fitted_error(synthetic):
     with pytest.raises(NotFittedError):
-        SSLALMClassifier().predict(data[0])
+        SSLALMClassifier().predict(synthetic[0])
 
 
 FEASIBILITY_CASES = [
@@ -330,16 +330,16 @@ FEASIBILITY_CASES = [
     ("case", "error", "match"),
     [pytest.param(f, e, m, id=name) for name, f, e, m in FEASIBILITY_CASES],
 )
-def test_bad_feasibility_report_input(case, error, match):
-    X, y, A = make_synthetic()
+def test_bad_feasibility_report_input(case, error, match, synthetic):
+    X, y, A = synthetic
     clf = SSLALMClassifier(**{**TINY, "max_epochs": 1}).fit(X, y, sensitive_features=A)
     X, y, A, w = case(X, y, A)
     with pytest.raises(error, match=match):
         clf.feasibility_report(X, y, A, w, n_boot=0)
 
 
-def test_feasibility_report_without_groups_in_fit(data):
-    X, y, A = data
+def test_feasibility_report_without_groups_in_fit(synthetic):
+    X, y, A = synthetic
     clf = UnconstrainedClassifier(**{**TINY, "max_epochs": 1}).fit(X, y)
     with pytest.raises(ValueError, match="fitted without sensitive_features"):
         clf.feasibility_report(X, y, A)
@@ -347,8 +347,8 @@ def test_feasibility_report_without_groups_in_fit(data):
 
 # -- sparse X -----------------------------------------------------------------------
 @pytest.mark.parametrize("kind", [sp.csr_matrix, sp.csc_array, sp.coo_array])
-def test_sparse_X_is_densified_with_a_warning(kind, data):
-    X, y, A = data
+def test_sparse_X_is_densified_with_a_warning(kind, synthetic):
+    X, y, A = synthetic
     X = np.where(np.abs(X) < 0.5, 0.0, X)  # actually sparse
     dense = SSLALMClassifier(**TINY).fit(X, y, sensitive_features=A)
     with pytest.warns(DataConversionWarning, match=r"sparse matrix of shape \(240, 3"):
@@ -380,8 +380,8 @@ def test_sparse_X_above_the_limit_is_an_error():
         SSLALMClassifier(**TINY).fit(huge, labels, sensitive_features=labels)
 
 
-def test_sparse_limit_applies_to_prediction(data, monkeypatch):
-    X, y, A = data
+def test_sparse_limit_applies_to_prediction(synthetic, monkeypatch):
+    X, y, A = synthetic
     clf = SSLALMClassifier(**{**TINY, "max_epochs": 1}).fit(X, y, sensitive_features=A)
     monkeypatch.setattr(estimator_inputs, "MAX_DENSE_ELEMENTS", 3 * 100)
     with pytest.warns(DataConversionWarning):
@@ -393,8 +393,8 @@ def test_sparse_limit_applies_to_prediction(data, monkeypatch):
         clf.feasibility_report(sp.csr_array(X), y, A)
 
 
-def test_sparse_nan_is_rejected(data):
-    X, y, A = data
+def test_sparse_nan_is_rejected(synthetic):
+    X, y, A = synthetic
     with pytest.raises(ValueError, match="Input X contains NaN"):
         SSLALMClassifier(**TINY).fit(
             sp.csr_array(_with_nan(X)), y, sensitive_features=A
@@ -402,8 +402,8 @@ def test_sparse_nan_is_rejected(data):
 
 
 # -- groups: the one rule --------------------------------------------------------------
-def test_min_group_size_merges_and_names_each_group(data):
-    X, y, A = data
+def test_min_group_size_merges_and_names_each_group(synthetic):
+    X, y, A = synthetic
     A = A.copy()
     A[:4], A[4:7] = "tiny", "small"
     with pytest.warns(
@@ -418,8 +418,8 @@ def test_min_group_size_merges_and_names_each_group(data):
     assert np.isfinite(report["value"]).all()
 
 
-def test_group_smaller_than_the_batch_is_kept(data):
-    X, y, A = data
+def test_group_smaller_than_the_batch_is_kept(synthetic):
+    X, y, A = synthetic
     A = A.copy()
     A[:3] = "three"
     y = y.copy()
@@ -439,8 +439,8 @@ def test_group_smaller_than_the_batch_is_kept(data):
     assert all(np.isfinite(h["multipliers"]).all() for h in clf.history_)
 
 
-def test_group_without_positives_leaves_rate_constraints_with_a_warning(data):
-    X, y, A = data
+def test_group_without_positives_leaves_rate_constraints_with_a_warning(synthetic):
+    X, y, A = synthetic
     A = A.copy()
     A[:30] = "c"
     y = np.where(A == "c", 0, y)
@@ -469,8 +469,8 @@ def test_the_rule_is_documented():
 
 
 # -- messy data that a transformer makes valid ----------------------------------------
-def test_an_upstream_imputer_handles_nan(data):
-    X, y, A = data
+def test_an_upstream_imputer_handles_nan(synthetic):
+    X, y, A = synthetic
     X = X.copy()
     X[::7, 1] = np.nan
     pipe = make_pipeline(SimpleImputer(), SSLALMClassifier(**TINY))
@@ -478,8 +478,8 @@ def test_an_upstream_imputer_handles_nan(data):
     assert np.isfinite(pipe.predict_proba(X)).all()
 
 
-def test_tabular_encoder_pipeline_on_a_messy_frame(data):
-    X, y, A = data
+def test_tabular_encoder_pipeline_on_a_messy_frame(synthetic):
+    X, y, A = synthetic
     rng = np.random.default_rng(3)
     frame = pd.DataFrame(
         {

@@ -32,7 +32,7 @@ from skorch.callbacks import Callback, EarlyStopping
 import fairsk
 from fairsk import FitInterruptedWarning, SSLALMClassifier
 
-from ..common import CLASSIFIERS, TINY, make_synthetic
+from ..common import CLASSIFIERS, TINY
 
 #: No schedule and no averaging: a fit of 2 epochs is the first 2 epochs of a
 #: fit of 4, so an interrupted fit can be compared with a shorter one.
@@ -61,11 +61,6 @@ class StopMidEpoch(Callback):
             signal.raise_signal(signal.SIGINT)  # Ctrl-C
 
 
-@pytest.fixture(scope="module")
-def synthetic_data():
-    return make_synthetic()
-
-
 def _fit(params, X, y, A, callbacks=None):
     clf = SSLALMClassifier(**params, callbacks=callbacks)
     return clf.fit(X, y, sensitive_features=A)
@@ -78,8 +73,8 @@ def test_the_warning_is_public():
 
 
 @pytest.mark.parametrize("cls", CLASSIFIERS, ids=lambda c: c.__name__)
-def test_an_uninterrupted_fit_says_it_was_not(cls, synthetic_data):
-    X, y, A = synthetic_data
+def test_an_uninterrupted_fit_says_it_was_not(cls, synthetic):
+    X, y, A = synthetic
     with warnings.catch_warnings():
         warnings.simplefilter("error", FitInterruptedWarning)
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -95,8 +90,8 @@ def test_an_uninterrupted_fit_says_it_was_not(cls, synthetic_data):
         pytest.param(StopMidEpoch(3), 3, id="in_epoch_3"),
     ],
 )
-def test_interrupt_returns_the_last_finished_epoch(stopper, rows, synthetic_data):
-    X, y, A = synthetic_data
+def test_interrupt_returns_the_last_finished_epoch(stopper, rows, synthetic):
+    X, y, A = synthetic
     short = _fit({**PLAIN, "max_epochs": 2}, X, y, A)
     with pytest.warns(
         FitInterruptedWarning,
@@ -113,8 +108,8 @@ def test_interrupt_returns_the_last_finished_epoch(stopper, rows, synthetic_data
     assert clf.predict_proba(X).tobytes() == short.predict_proba(X).tobytes()
 
 
-def test_interrupt_while_averaging_returns_the_last_iterate(synthetic_data):
-    X, y, A = synthetic_data
+def test_interrupt_while_averaging_returns_the_last_iterate(synthetic):
+    X, y, A = synthetic
     params = {**TINY, "max_epochs": 6}  # averaging over epochs 4-6
     with pytest.warns(FitInterruptedWarning, match="not applied"):
         clf = _fit(params, X, y, A, callbacks=[StopAtEpochEnd(5)])
@@ -128,8 +123,8 @@ def test_interrupt_while_averaging_returns_the_last_iterate(synthetic_data):
     assert not any(row.get("selected") for row in clf.history_)
 
 
-def test_interrupt_before_any_epoch_finished(synthetic_data):
-    X, y, A = synthetic_data
+def test_interrupt_before_any_epoch_finished(synthetic):
+    X, y, A = synthetic
     with pytest.warns(FitInterruptedWarning, match="no epoch finished.*initial"):
         clf = _fit(PLAIN, X, y, A, callbacks=[StopMidEpoch(1)])
     assert clf.interrupted_ is True
@@ -138,8 +133,8 @@ def test_interrupt_before_any_epoch_finished(synthetic_data):
     assert np.isfinite(clf.predict_proba(X)).all()
 
 
-def test_a_refit_clears_the_flag(synthetic_data):
-    X, y, A = synthetic_data
+def test_a_refit_clears_the_flag(synthetic):
+    X, y, A = synthetic
     clf = SSLALMClassifier(**PLAIN, callbacks=[StopAtEpochEnd(2)])
     with pytest.warns(FitInterruptedWarning):
         clf.fit(X, y, sensitive_features=A)
@@ -160,8 +155,8 @@ class EndAfter(Callback):
             raise KeyboardInterrupt
 
 
-def test_a_callback_ending_training_is_not_an_interrupt(synthetic_data):
-    X, y, A = synthetic_data
+def test_a_callback_ending_training_is_not_an_interrupt(synthetic):
+    X, y, A = synthetic
     params = {**TINY, "max_epochs": 6}  # averaging over epochs 4-6
     with warnings.catch_warnings():
         warnings.simplefilter("error", FitInterruptedWarning)
@@ -176,8 +171,8 @@ def test_a_callback_ending_training_is_not_an_interrupt(synthetic_data):
     assert loss == pytest.approx(last["avg_objective"], rel=1e-5)
 
 
-def test_early_stopping_is_a_planned_end(synthetic_data):
-    X, y, A = synthetic_data
+def test_early_stopping_is_a_planned_end(synthetic):
+    X, y, A = synthetic
     # A relative threshold of 100%: no epoch after the first improves enough.
     stop = EarlyStopping(monitor="train_loss", patience=1, threshold=1.0)
     with warnings.catch_warnings():

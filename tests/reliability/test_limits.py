@@ -33,14 +33,9 @@ from fairsk import (
     SwitchingSubgradientClassifier,
 )
 
-from ..common import TINY, make_synthetic
+from ..common import TINY
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-
-
-@pytest.fixture(scope="module")
-def synthetic_data():
-    return make_synthetic()
 
 
 def _history(clf) -> list[dict]:
@@ -61,8 +56,8 @@ def _history(clf) -> list[dict]:
         ),
     ],
 )
-def test_batches_larger_than_the_data_are_capped(cls, huge, synthetic_data):
-    X, y, A = synthetic_data
+def test_batches_larger_than_the_data_are_capped(cls, huge, synthetic):
+    X, y, A = synthetic
     n = len(y)
     params = {**TINY, "max_epochs": 2}
     capped = {k: n for k in huge}
@@ -89,8 +84,8 @@ def test_the_cap_is_documented():
         (StochasticGhostClassifier, "proximal_weight"),
     ],
 )
-def test_a_parameter_beyond_float32_is_a_clear_error(cls, name, synthetic_data):
-    X, y, A = synthetic_data
+def test_a_parameter_beyond_float32_is_a_clear_error(cls, name, synthetic):
+    X, y, A = synthetic
     clf = cls(**TINY).set_params(**{name: 1e39})
     with pytest.raises(
         ValueError,
@@ -111,8 +106,8 @@ def test_a_parameter_beyond_float32_is_a_clear_error(cls, name, synthetic_data):
         ),
     ],
 )
-def test_a_bound_too_large_for_float32_is_a_clear_error(params, synthetic_data):
-    X, y, A = synthetic_data
+def test_a_bound_too_large_for_float32_is_a_clear_error(params, synthetic):
+    X, y, A = synthetic
     clf = SSLALMClassifier(**TINY, **params)
     with pytest.raises(
         ValueError, match=r"bound of 'loss_gap' is 1e\+\d\d; .* at most 1e\+18"
@@ -122,16 +117,16 @@ def test_a_bound_too_large_for_float32_is_a_clear_error(params, synthetic_data):
         check_is_fitted(clf)
 
 
-def test_the_largest_bound_trains(synthetic_data):
-    X, y, A = synthetic_data
+def test_the_largest_bound_trains(synthetic):
+    X, y, A = synthetic
     clf = SSLALMClassifier(**TINY, bound=1e18).fit(X, y, sensitive_features=A)
     assert "diverged" not in clf.history_[-1]
     assert np.isfinite(clf.history_[-1, "objective"])
 
 
 @pytest.mark.parametrize("scale", [2.0**120, 2.0**-120], ids=["2^120", "2^-120"])
-def test_weights_are_relative_whatever_their_magnitude(scale, synthetic_data):
-    X, y, A = synthetic_data
+def test_weights_are_relative_whatever_their_magnitude(scale, synthetic):
+    X, y, A = synthetic
     w = np.random.default_rng(0).uniform(0.5, 2.0, len(y))
     plain = SSLALMClassifier(**TINY).fit(X, y, sensitive_features=A, sample_weight=w)
     scaled = SSLALMClassifier(**TINY).fit(
@@ -141,8 +136,8 @@ def test_weights_are_relative_whatever_their_magnitude(scale, synthetic_data):
     assert scaled.predict_proba(X).tobytes() == plain.predict_proba(X).tobytes()
 
 
-def test_huge_weights_train(synthetic_data):
-    X, y, A = synthetic_data
+def test_huge_weights_train(synthetic):
+    X, y, A = synthetic
     w = np.full(len(y), 1e37)
     clf = SSLALMClassifier(**TINY).fit(X, y, sensitive_features=A, sample_weight=w)
     same = SSLALMClassifier(**TINY).fit(X, y, sensitive_features=A)
@@ -156,8 +151,8 @@ class _Crash(Callback):
         raise RuntimeError("crash in epoch 1")
 
 
-def test_a_fit_that_raises_while_training_leaves_it_unfitted(synthetic_data):
-    X, y, A = synthetic_data
+def test_a_fit_that_raises_while_training_leaves_it_unfitted(synthetic):
+    X, y, A = synthetic
     clf = SSLALMClassifier(**TINY, callbacks=[_Crash()])
     with pytest.raises(RuntimeError, match="crash in epoch 1"):
         clf.fit(X, y, sensitive_features=A)
@@ -167,8 +162,8 @@ def test_a_fit_that_raises_while_training_leaves_it_unfitted(synthetic_data):
 
 
 @pytest.mark.parametrize("warm_start", [False, True], ids=["refit", "warm_start"])
-def test_a_failed_refit_drops_the_previous_model(warm_start, synthetic_data):
-    X, y, A = synthetic_data
+def test_a_failed_refit_drops_the_previous_model(warm_start, synthetic):
+    X, y, A = synthetic
     clf = SSLALMClassifier(**TINY, warm_start=warm_start)
     clf.fit(X, y, sensitive_features=A)
     # A refit that crashes while training; a warm start (whose network keeps

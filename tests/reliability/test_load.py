@@ -33,7 +33,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
 from fairsk import SSLALMClassifier
 
-from ..common import TINY, make_synthetic
+from ..common import TINY
 
 PROBE = Path(__file__).with_name("_load_probe.py")
 
@@ -77,8 +77,8 @@ GRID_CONSTRAINTS = ["loss_gap", "demographic_parity"]
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-def test_grid_of_24_candidates_in_two_processes():
-    X, y, A = make_synthetic()
+def test_grid_of_24_candidates_in_two_processes(synthetic):
+    X, y, A = synthetic
     grid = {"bound": BOUNDS, "lr": LRS, "constraint": GRID_CONSTRAINTS}
     search = GridSearchCV(
         SSLALMClassifier(**TINY),

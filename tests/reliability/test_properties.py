@@ -43,6 +43,7 @@ import subprocess
 import sys
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -71,6 +72,9 @@ from fairsk.constraints import CONSTRAINTS, STATISTICS
 from fairsk.exceptions import SmallGroupWarning
 
 from ..common import CLASSIFIERS
+
+#: The repository root (where ``tests`` is a package).
+ROOT = Path(__file__).parents[2]
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -446,21 +450,20 @@ def test_groups_without_positives_are_left_out_of_tpr(problem, constraint, pairi
     assert row["value"] == pytest.approx(expected, abs=1e-9)
 
 
-# Each in a fresh process: torch warns about read-only arrays once per process,
-# so whether an in-process fit shows it depends on which test ran first. Every
-# group holds both labels and none is small: a clean fit may only warn that it
-# misses its bound (ConvergenceWarning).
+# Each in a fresh process (run from the repository root, to import tests.common):
+# torch warns about read-only arrays once per process, so whether an in-process
+# fit shows it depends on which test ran first. Every group holds both labels and
+# none is small: a clean fit may only warn that it misses its bound
+# (ConvergenceWarning).
 _CLEAN_FIT = """
 import warnings
 import numpy as np
 import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 import fairsk
-rng = np.random.default_rng(0)
-X = rng.normal(size=(120, 3))
-y = (X[:, 0] > 0).astype(int)
-A = np.array(["a", "b"])[np.arange(120) % 2]
-w = pd.Series(rng.uniform(0.5, 2.0, 120)).to_numpy()  # as a DataFrame column
+from tests.common import make_synthetic
+X, y, A = make_synthetic()
+w = pd.Series(np.linspace(0.5, 2.0, len(y))).to_numpy()  # as a DataFrame column
 warnings.simplefilter("error", UserWarning)
 warnings.simplefilter("ignore", ConvergenceWarning)
 clf = fairsk.{cls}(max_epochs=1, random_state=0)
@@ -482,5 +485,7 @@ clf.fit(X, y, {kwargs})
 )
 def test_a_clean_fit_warns_nothing(cls, kwargs):
     code = _CLEAN_FIT.format(cls=cls, kwargs=kwargs)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT
+    )
     assert out.returncode == 0, out.stderr[-2000:]

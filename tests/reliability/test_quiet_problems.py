@@ -47,13 +47,13 @@ from ..common import TINY, make_synthetic
 
 
 @pytest.fixture(scope="module")
-def synthetic_data():
+def synthetic_400():
     return make_synthetic(n=400)
 
 
 # -- small groups ---------------------------------------------------------------------
-def test_a_tiny_group_is_named_with_its_size(synthetic_data):
-    X, y, A = synthetic_data
+def test_a_tiny_group_is_named_with_its_size(synthetic_400):
+    X, y, A = synthetic_400
     A = A.copy()
     A[:2] = "tiny"
     with pytest.warns(
@@ -65,9 +65,9 @@ def test_a_tiny_group_is_named_with_its_size(synthetic_data):
     assert clf.groups_ == ["a", "b", "tiny"]  # kept, as documented
 
 
-def test_a_cell_too_small_for_a_conditional_rate(synthetic_data):
+def test_a_cell_too_small_for_a_conditional_rate(synthetic_400):
     # A big group with 3 positives: its true-positive rate rests on 3 rows.
-    X, y, A = synthetic_data
+    X, y, A = synthetic_400
     y = y.copy()
     b_pos = np.flatnonzero((A == "b") & (y == 1))
     y[b_pos[3:]] = 0
@@ -77,8 +77,8 @@ def test_a_cell_too_small_for_a_conditional_rate(synthetic_data):
         )
 
 
-def test_groups_of_ordinary_size_warn_nothing(synthetic_data):
-    X, y, A = synthetic_data
+def test_groups_of_ordinary_size_warn_nothing(synthetic_400):
+    X, y, A = synthetic_400
     with warnings.catch_warnings():
         warnings.simplefilter("error", SmallGroupWarning)
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -87,10 +87,8 @@ def test_groups_of_ordinary_size_warn_nothing(synthetic_data):
 
 # -- a single class predicted ------------------------------------------------------
 def test_predicting_one_class_on_the_training_data_warns():
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(3000, 3))
-    y = (X[:, 0] > 1.0).astype(int)  # 16% positives
-    A = rng.choice(["a", "b"], size=3000)
+    X, _, A = make_synthetic(n=3000)
+    y = (X[:, 0] > 1.0).astype(int)  # 16% positives: a slow start predicts none
     clf = SSLALMClassifier(max_epochs=3, lr=0.001, random_state=0)
     with pytest.warns(
         ConvergenceWarning,
@@ -100,8 +98,8 @@ def test_predicting_one_class_on_the_training_data_warns():
     assert clf.predict(X).sum() == 0  # what the warning says
 
 
-def test_a_classifier_predicting_both_classes_does_not_warn(synthetic_data):
-    X, y, A = synthetic_data
+def test_a_classifier_predicting_both_classes_does_not_warn(synthetic_400):
+    X, y, A = synthetic_400
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         clf = UnconstrainedClassifier(**{**TINY, "max_epochs": 10, "lr": 0.2})
@@ -111,8 +109,8 @@ def test_a_classifier_predicting_both_classes_does_not_warn(synthetic_data):
 
 # -- scorers without groups --------------------------------------------------------
 @pytest.mark.parametrize("name", sorted(SCORERS))
-def test_a_fairness_scorer_without_groups_fails_loudly(name, synthetic_data):
-    X, y, A = synthetic_data
+def test_a_fairness_scorer_without_groups_fails_loudly(name, synthetic_400):
+    X, y, A = synthetic_400
     search = GridSearchCV(
         SSLALMClassifier(**TINY), {"bound": [0.02, 0.1]}, scoring=SCORERS[name], cv=2
     )
@@ -123,8 +121,8 @@ def test_a_fairness_scorer_without_groups_fails_loudly(name, synthetic_data):
         search.fit(X, y, sensitive_features=A)
 
 
-def test_cross_validate_without_groups_fails_loudly(synthetic_data):
-    X, y, A = synthetic_data
+def test_cross_validate_without_groups_fails_loudly(synthetic_400):
+    X, y, A = synthetic_400
     with pytest.raises(MissingSensitiveFeaturesError, match="sensitive_features"):
         cross_validate(
             SSLALMClassifier(**TINY),
@@ -136,8 +134,8 @@ def test_cross_validate_without_groups_fails_loudly(synthetic_data):
         )
 
 
-def test_the_scorers_work_with_routing(synthetic_data):
-    X, y, A = synthetic_data
+def test_the_scorers_work_with_routing(synthetic_400):
+    X, y, A = synthetic_400
     search = GridSearchCV(
         SSLALMClassifier(**TINY), {"bound": [0.02, 0.1]}, scoring=loss_gap_scorer, cv=2
     )
@@ -151,8 +149,8 @@ def _conversions(record) -> int:
     return sum(issubclass(w.category, DataConversionWarning) for w in record)
 
 
-def test_sparse_input_warns_once_per_fit_and_once_after(synthetic_data):
-    X, y, A = synthetic_data
+def test_sparse_input_warns_once_per_fit_and_once_after(synthetic_400):
+    X, y, A = synthetic_400
     S = sp.csr_matrix(np.where(np.abs(X) < 0.5, 0.0, X))
     clf = SSLALMClassifier(**TINY)
     with warnings.catch_warnings(record=True) as record:
@@ -171,8 +169,8 @@ def test_sparse_input_warns_once_per_fit_and_once_after(synthetic_data):
 
 # -- devices --------------------------------------------------------------------------
 @pytest.mark.parametrize("device", ["gpu", "cuda:x", "banana"])
-def test_an_unknown_device_is_a_clear_error(device, synthetic_data):
-    X, y, A = synthetic_data
+def test_an_unknown_device_is_a_clear_error(device, synthetic_400):
+    X, y, A = synthetic_400
     with pytest.raises(
         ValueError, match=rf"device='{device}' is not a torch device.*'cpu'"
     ):
@@ -181,8 +179,8 @@ def test_an_unknown_device_is_a_clear_error(device, synthetic_data):
 
 # -- TabularEncoder ------------------------------------------------------------------
 @pytest.mark.parametrize("big", [1e200, 1e300, -1e308])
-def test_tabular_encoder_standardises_huge_finite_values(big, synthetic_data):
-    X, y, A = synthetic_data
+def test_tabular_encoder_standardises_huge_finite_values(big, synthetic_400):
+    X, y, A = synthetic_400
     frame = pd.DataFrame({"a": X[:, 0], "b": X[:, 1]})
     frame.loc[0, "a"] = big
     with warnings.catch_warnings():
@@ -198,8 +196,8 @@ def test_tabular_encoder_standardises_huge_finite_values(big, synthetic_data):
     assert np.isfinite(pipe.predict_proba(frame)).all()
 
 
-def test_tabular_encoder_scaling_is_unchanged_on_ordinary_data(synthetic_data):
-    X, _, _ = synthetic_data
+def test_tabular_encoder_scaling_is_unchanged_on_ordinary_data(synthetic_400):
+    X, _, _ = synthetic_400
     frame = pd.DataFrame({"a": X[:, 0] * 1e3 + 7, "b": X[:, 1]})
     out = TabularEncoder().fit_transform(frame)
     expected = (frame - frame.mean()) / frame.std(ddof=0)
@@ -230,8 +228,8 @@ def _checkpoint(folder):
 
 
 @pytest.mark.parametrize("missing", ["params.pt", "algorithm.pt", "optimizer.pt"])
-def test_a_checkpoint_missing_a_file_does_not_resume(missing, tmp_path):
-    X, y, A = make_synthetic()
+def test_a_checkpoint_missing_a_file_does_not_resume(missing, tmp_path, synthetic):
+    X, y, A = synthetic
     params = {**TINY, "max_epochs": 4}
     with pytest.warns(UserWarning, match="interrupted"):
         SSLALMClassifier(
@@ -247,8 +245,8 @@ def test_a_checkpoint_missing_a_file_does_not_resume(missing, tmp_path):
     assert not hasattr(clf, "net_")
 
 
-def test_an_empty_checkpoint_folder_starts_afresh(tmp_path):
-    X, y, A = make_synthetic()
+def test_an_empty_checkpoint_folder_starts_afresh(tmp_path, synthetic):
+    X, y, A = synthetic
     cp = _checkpoint(tmp_path)
     clf = SSLALMClassifier(**TINY, callbacks=[cp, LoadInitState(cp)])
     clf.fit(X, y, sensitive_features=A)

@@ -44,7 +44,7 @@ ONE_EPOCH = {**TINY, "hidden_layer_sizes": (64, 32), "max_epochs": 1}
 
 
 @pytest.fixture(scope="module")
-def synthetic_data():
+def synthetic_160():
     return make_synthetic(n=160)
 
 
@@ -69,9 +69,9 @@ def _proba(cls, seed, X, y, A) -> bytes:
     "cls", [SSLALMClassifier, StochasticGhostClassifier], ids=lambda c: c.__name__
 )
 def test_fits_in_threads_equal_the_same_fits_alone(
-    cls, synthetic_data, slow_initialisation
+    cls, synthetic_160, slow_initialisation
 ):
-    X, y, A = synthetic_data
+    X, y, A = synthetic_160
     seeds = list(range(6))
     alone = {s: _proba(cls, s, X, y, A) for s in seeds}
     with ThreadPoolExecutor(max_workers=4) as pool:
@@ -95,16 +95,16 @@ def _grid_scores(n_jobs, X, y, A) -> dict:
     return {k: np.asarray(res[k]).tobytes() for k in keys}
 
 
-def test_grid_search_in_two_threads_equals_one(synthetic_data, slow_initialisation):
-    X, y, A = synthetic_data
+def test_grid_search_in_two_threads_equals_one(synthetic_160, slow_initialisation):
+    X, y, A = synthetic_160
     serial = _grid_scores(1, X, y, A)
     threaded = _grid_scores(2, X, y, A)
     assert serial.keys() == threaded.keys()
     assert [k for k in serial if serial[k] != threaded[k]] == []
 
 
-def test_a_fit_leaves_the_global_generator_alone(synthetic_data):
-    X, y, A = synthetic_data
+def test_a_fit_leaves_the_global_generator_alone(synthetic_160):
+    X, y, A = synthetic_160
     torch.manual_seed(123)
     before = torch.random.get_rng_state()
     SSLALMClassifier(**ONE_EPOCH).fit(X, y, sensitive_features=A)
