@@ -36,9 +36,7 @@ def _evaluate(compiled: CompiledConstraints, sums: np.ndarray, mass: np.ndarray)
     """
     cc = compiled.recompiled(mass)
     idx = cc.cells[:, 0] * 2 + cc.cells[:, 1]
-    flat = (sums[idx] / np.maximum(mass[idx], np.finfo(float).tiny)[:, None]).reshape(
-        -1
-    )
+    flat = (sums[idx] / np.maximum(mass[idx], np.finfo(float).tiny)[:, None]).ravel()
     rows = dict(zip(cc.row_names, cc.K @ flat - cc.b, strict=True))
     bounds = dict(zip(cc.row_names, cc.b, strict=True))
     return rows, bounds, [rep["value"] for rep in cc.report(cc.A @ flat)]
@@ -148,7 +146,8 @@ def feasibility_report(
             # feasibility_report < the caller.
             stacklevel=4,
         )
-        return _undefined_report(compiled)
+        undefined = np.full(len(compiled.constraints), np.nan)
+        return _report(compiled, undefined, undefined, undefined, False)
     _, bounds, values = _evaluate(compiled, *sums_and_mass(w))
     rng = np.random.default_rng(random_state)
     boot_rows: dict[str, list] = {name: [] for name in bounds}
@@ -185,40 +184,25 @@ def feasibility_report(
             low[i], high[i] = ends.max(axis=0)
             if con.form.floor is not None:
                 low[i] = max(low[i], con.form.floor)
+    return _report(compiled, values, low, high, bool(boot_values))
+
+
+def _report(compiled: CompiledConstraints, values, low, high, bootstrapped: bool):
+    """Return one row per constraint; without replicates, it holds when feasible."""
     rows = []
-    for i, con in enumerate(compiled.constraints):
-        violation = con.form.violation(values[i], con.bound)
-        holds = con.form.holds(low[i], high[i], con.bound)
+    for con, value, lo, hi in zip(compiled.constraints, values, low, high, strict=True):
+        violation = con.form.violation(value, con.bound)
+        holds = con.form.holds(lo, hi, con.bound) if bootstrapped else violation <= 0
         rows.append(
             {
                 "constraint": con.name,
                 "kind": con.kind,
                 "bound": float(con.bound),
-                "value": float(values[i]),
-                "ci_low": float(low[i]),
-                "ci_high": float(high[i]),
+                "value": float(value),
+                "ci_low": float(lo),
+                "ci_high": float(hi),
                 "violation": float(violation),
-                "holds": bool(holds) if boot_values else bool(violation <= 0),
+                "holds": bool(holds),
             }
         )
     return pd.DataFrame(rows)
-
-
-def _undefined_report(compiled: CompiledConstraints) -> pd.DataFrame:
-    """Return the report when a group has no weight: NaN everywhere, no holds."""
-    nan = float("nan")
-    return pd.DataFrame(
-        [
-            {
-                "constraint": con.name,
-                "kind": con.kind,
-                "bound": float(con.bound),
-                "value": nan,
-                "ci_low": nan,
-                "ci_high": nan,
-                "violation": nan,
-                "holds": False,
-            }
-            for con in compiled.constraints
-        ]
-    )
