@@ -114,34 +114,27 @@ __all__ = [
     "quadratic_log_barrier_slope",
 ]
 
+_POSITIVE = [Interval(Real, 0, None, closed="neither")]
+_NON_NEGATIVE = [Interval(Real, 0, None, closed="left")]
+_FRACTION = [Interval(Real, 0, 1, closed="left")]  # [0, 1)
+_UNIT = [Interval(Real, 0, 1, closed="right")]  # (0, 1]
+
 #: The hyperparameters a rule takes from its algorithm when its own is ``None``:
 #: their one declaration (the Lagrangian algorithms and estimators include it).
 INHERITED_SETTINGS = {
-    "dual_lr": Setting(
-        0.05,
-        [Interval(Real, 0, None, closed="neither")],
-        "float",
-        r":math:`\eta`, the multiplier step.",
-    ),
+    "dual_lr": Setting(0.05, _POSITIVE, "float", r":math:`\eta`, the multiplier step."),
     "penalty": Setting(
-        1.0,
-        [Interval(Real, 0, None, closed="left")],
-        "float",
-        r":math:`\rho`, the augmented-Lagrangian penalty.",
+        1.0, _NON_NEGATIVE, "float", r":math:`\rho`, the augmented-Lagrangian penalty."
     ),
     "multiplier_max": Setting(
         10.0,
-        [Interval(Real, 0, None, closed="neither")],
+        _POSITIVE,
         "float",
         r":math:`\lambda_{\max}`: a multiplier reaching it is reset to 0.",
     ),
 }
 #: Their defaults.
 INHERITED = {name: s.default for name, s in INHERITED_SETTINGS.items()}
-
-_NON_NEGATIVE = [Interval(Real, 0, None, closed="left")]
-_FRACTION = [Interval(Real, 0, 1, closed="left")]  # [0, 1)
-_UNIT = [Interval(Real, 0, 1, closed="right")]  # (0, 1]
 
 
 def _inherited(symbol: str, source: str = "value", constraints=None) -> Setting:
