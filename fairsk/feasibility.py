@@ -26,22 +26,40 @@ from .constraints import CompiledConstraints
 __all__ = ["feasibility_report"]
 
 
-def _evaluate(compiled: CompiledConstraints, sums: np.ndarray, mass: np.ndarray):
-    """Constraint rows (by name) and each constraint's value from cell sums.
+def _evaluator(compiled: CompiledConstraints, logits, y01, codes):
+    """Return ``weights -> (rows, bounds, values)`` on the given rows.
 
-    ``sums`` and ``mass`` cover every (group, label) cell, index ``2 g + y``.
-    The constraints are compiled again on these masses, so that a group's
-    statistic mixes its labels in the proportions of *these* rows (fairlearn's
-    definition), not of the training set.
+    Under row weights ``weights``: each constraint row's value (by name), its
+    bound, and each constraint's value. Each (group, label) cell, index
+    ``2 g + y``, sums its rows' quantities; the constraints are compiled again
+    on the cells' masses, so that a group's statistic mixes its labels in the
+    proportions of *these* rows (fairlearn's definition), not of the training
+    set.
     """
-    cc = compiled.recompiled(mass)
-    idx = cc.cells[:, 0] * 2 + cc.cells[:, 1]
-    flat = (sums[idx] / np.maximum(mass[idx], np.finfo(float).tiny)[:, None]).reshape(
-        -1
-    )
-    rows = dict(zip(cc.row_names, cc.K @ flat - cc.b, strict=True))
-    bounds = dict(zip(cc.row_names, cc.b, strict=True))
-    return rows, bounds, [rep["value"] for rep in cc.report(cc.A @ flat)]
+    Q = compiled.quantity_matrix(
+        torch.as_tensor(logits, dtype=torch.float64),
+        torch.as_tensor(y01, dtype=torch.float64),
+        hard=True,
+    ).numpy()
+    cell = codes * 2 + y01.astype(np.int64)
+    n_cells = 2 * len(compiled.group_names)
+
+    def evaluate(weights):
+        weighted = (weights[:, None] * Q).T
+        sums = np.stack(
+            [np.bincount(cell, col, minlength=n_cells) for col in weighted], axis=1
+        )
+        mass = np.bincount(cell, weights, minlength=n_cells)
+        cc = compiled.recompiled(mass)
+        idx = cc.cells[:, 0] * 2 + cc.cells[:, 1]
+        flat = (
+            sums[idx] / np.maximum(mass[idx], np.finfo(float).tiny)[:, None]
+        ).ravel()
+        rows = dict(zip(cc.row_names, cc.K @ flat - cc.b, strict=True))
+        bounds = dict(zip(cc.row_names, cc.b, strict=True))
+        return rows, bounds, [rep["value"] for rep in cc.report(cc.A @ flat)]
+
+    return evaluate
 
 
 def feasibility_report(
@@ -113,24 +131,7 @@ def feasibility_report(
     y01 = np.asarray(y01, dtype=np.float64)
     codes = np.asarray(codes, dtype=np.int64)
     w = np.ones(len(y01)) if sample_weight is None else np.asarray(sample_weight, float)
-    Q = compiled.quantity_matrix(
-        torch.as_tensor(logits, dtype=torch.float64),
-        torch.as_tensor(y01, dtype=torch.float64),
-        hard=True,
-    ).numpy()
-    cell = codes * 2 + y01.astype(np.int64)
-    n_cells = 2 * len(compiled.group_names)
-
-    def sums_and_mass(weights):
-        sums = np.stack(
-            [
-                np.bincount(cell, weights * Q[:, q], minlength=n_cells)
-                for q in range(Q.shape[1])
-            ],
-            axis=1,
-        )
-        return sums, np.bincount(cell, weights, minlength=n_cells)
-
+    evaluate = _evaluator(compiled, logits, y01, codes)
     n_groups = len(compiled.group_names)
     group_mass = np.bincount(codes, w, minlength=n_groups)[:n_groups]
     empty = [compiled.group_names[g] for g in np.flatnonzero(~(group_mass > 0))]
@@ -148,9 +149,23 @@ def feasibility_report(
             # feasibility_report < the caller.
             stacklevel=4,
         )
-        return _undefined_report(compiled)
-    _, bounds, values = _evaluate(compiled, *sums_and_mass(w))
+        undefined = np.full(len(compiled.constraints), np.nan)
+        return _report(compiled, undefined, undefined, undefined, False)
+    _, bounds, values = evaluate(w)
     rng = np.random.default_rng(random_state)
+    low, high, replicated = _bootstrap(
+        compiled, evaluate, codes, w, bounds, confidence, n_boot, rng
+    )
+    return _report(compiled, values, low, high, replicated)
+
+
+def _bootstrap(compiled, evaluate, codes, w, bounds, confidence, n_boot, rng):
+    """Percentile interval of each constraint over Poisson-bootstrap replicates.
+
+    Returns ``(low, high, replicated)``; the ends are NaN when no replicate
+    could be evaluated (``replicated`` False).
+    """
+    n_groups = len(compiled.group_names)
     boot_rows: dict[str, list] = {name: [] for name in bounds}
     boot_values = []
     for _ in range(n_boot):
@@ -158,67 +173,50 @@ def feasibility_report(
         if not np.bincount(codes, weights, minlength=n_groups).all():
             continue  # a group drew no weight: its statistic is undefined here
         try:
-            rows, _, v = _evaluate(compiled, *sums_and_mass(weights))
+            rows, _, v = evaluate(weights)
         except ValueError:  # a replicate without two groups to compare: skip it
             continue
         boot_values.append(v)
         for name, value in rows.items():
             boot_rows.setdefault(name, []).append(value)
+    n = len(compiled.constraints)
+    if not boot_values:
+        return np.full(n, np.nan), np.full(n, np.nan), False
     alpha = (1.0 - confidence) / 2.0
-    low, high = np.full(len(values), np.nan), np.full(len(values), np.nan)
-    if boot_values:
-        low, high = np.quantile(np.array(boot_values), [alpha, 1.0 - alpha], axis=0)
-        # A gap or a largest group loss is the largest of its rows (plus the
-        # bound): its interval is taken row by row, on the signed differences, so
-        # that a gap near zero gets a lower end of zero (a percentile interval of
-        # |d| itself would exclude zero, and often the estimate).
-        for i, con in enumerate(compiled.constraints):
-            if not con.form.rowwise:
-                continue
-            names = [n for n in bounds if n.startswith(con.name + ":") and boot_rows[n]]
-            ends = np.array(
-                [
-                    np.quantile(boot_rows[n], [alpha, 1.0 - alpha]) + bounds[n]
-                    for n in names
-                ]
-            )
-            low[i], high[i] = ends.max(axis=0)
-            if con.form.floor is not None:
-                low[i] = max(low[i], con.form.floor)
-    rows = []
+    low, high = np.quantile(np.array(boot_values), [alpha, 1.0 - alpha], axis=0)
+    # A gap or a largest group loss is the largest of its rows (plus the
+    # bound): its interval is taken row by row, on the signed differences, so
+    # that a gap near zero gets a lower end of zero (a percentile interval of
+    # |d| itself would exclude zero, and often the estimate).
     for i, con in enumerate(compiled.constraints):
-        violation = con.form.violation(values[i], con.bound)
-        holds = con.form.holds(low[i], high[i], con.bound)
+        if not con.form.rowwise:
+            continue
+        names = [n for n in bounds if n.startswith(con.name + ":") and boot_rows[n]]
+        ends = np.array(
+            [np.quantile(boot_rows[n], [alpha, 1.0 - alpha]) + bounds[n] for n in names]
+        )
+        low[i], high[i] = ends.max(axis=0)
+        if con.form.floor is not None:
+            low[i] = max(low[i], con.form.floor)
+    return low, high, True
+
+
+def _report(compiled: CompiledConstraints, values, low, high, bootstrapped: bool):
+    """Return one row per constraint; without replicates, it holds when feasible."""
+    rows = []
+    for con, value, lo, hi in zip(compiled.constraints, values, low, high, strict=True):
+        violation = con.form.violation(value, con.bound)
+        holds = con.form.holds(lo, hi, con.bound) if bootstrapped else violation <= 0
         rows.append(
             {
                 "constraint": con.name,
                 "kind": con.kind,
                 "bound": float(con.bound),
-                "value": float(values[i]),
-                "ci_low": float(low[i]),
-                "ci_high": float(high[i]),
+                "value": float(value),
+                "ci_low": float(lo),
+                "ci_high": float(hi),
                 "violation": float(violation),
-                "holds": bool(holds) if boot_values else bool(violation <= 0),
+                "holds": bool(holds),
             }
         )
     return pd.DataFrame(rows)
-
-
-def _undefined_report(compiled: CompiledConstraints) -> pd.DataFrame:
-    """Return the report when a group has no weight: NaN everywhere, no holds."""
-    nan = float("nan")
-    return pd.DataFrame(
-        [
-            {
-                "constraint": con.name,
-                "kind": con.kind,
-                "bound": float(con.bound),
-                "value": nan,
-                "ci_low": nan,
-                "ci_high": nan,
-                "violation": nan,
-                "holds": False,
-            }
-            for con in compiled.constraints
-        ]
-    )

@@ -110,6 +110,7 @@ _SCORES = {
     # labels=[0, 1]: a group holding one class still has a defined log loss.
     "log_loss": partial(log_loss, labels=[0, 1]),
 }
+_GROUP_METRICS = {**_RATES, **_SCORES}
 
 
 def _check(y_true, y, sensitive_features=None):
@@ -148,17 +149,31 @@ def _frame(metrics, y_true, y, sensitive_features, sample_weight) -> MetricFrame
     )
 
 
-def _spread(frame: MetricFrame, name: str) -> float:
-    """Return the between-groups difference, NaN when some group is undefined."""
-    by_group = frame.by_group[name]
-    if by_group.isna().any():
-        return float("nan")
-    return float(frame.difference(method="between_groups")[name])
+def _spread(frame: MetricFrame, *names: str) -> float:
+    """Return the sum of the between-groups differences of ``names``.
+
+    A difference is NaN when some group's value is undefined.
+    """
+    total = 0.0
+    for name in names:
+        if frame.by_group[name].isna().any():
+            total += float("nan")
+        else:
+            total += float(frame.difference(method="between_groups")[name])
+    return total
 
 
-def _hard(y_true, y_score, sensitive_features, threshold):
-    y_true, score = _check(y_true, y_score, sensitive_features)
-    return y_true, (score > threshold).astype(np.int64)
+def _group_frame(metrics, y_true, y, sensitive_features, sample_weight):
+    """Check the inputs; return the MetricFrame of the named group metrics."""
+    y_true, y = _check(y_true, y, sensitive_features)
+    table = {name: _GROUP_METRICS[name] for name in metrics}
+    return _frame(table, y_true, y, sensitive_features, sample_weight)
+
+
+def _disparity(metrics, y_true, y, sensitive_features, sample_weight) -> float:
+    """Return the sum of the between-groups differences of ``metrics``."""
+    frame = _group_frame(metrics, y_true, y, sensitive_features, sample_weight)
+    return _spread(frame, *metrics)
 
 
 def independence(y_true, y_pred, *, sensitive_features, sample_weight=None) -> float:
@@ -187,15 +202,8 @@ def independence(y_true, y_pred, *, sensitive_features, sample_weight=None) -> f
     >>> independence([0, 1, 0, 1], [1, 1, 0, 1], sensitive_features=list("aabb"))
     0.5
     """
-    y_true, y_pred = _check(y_true, y_pred, sensitive_features)
-    frame = _frame(
-        {"selection_rate": selection_rate},
-        y_true,
-        y_pred,
-        sensitive_features,
-        sample_weight,
-    )
-    return _spread(frame, "selection_rate")
+    metrics = ["selection_rate"]
+    return _disparity(metrics, y_true, y_pred, sensitive_features, sample_weight)
 
 
 def separation(y_true, y_pred, *, sensitive_features, sample_weight=None) -> float:
@@ -227,10 +235,8 @@ def separation(y_true, y_pred, *, sensitive_features, sample_weight=None) -> flo
     >>> separation(y, p, sensitive_features=list("aaaabbbb"))
     1.0
     """
-    y_true, y_pred = _check(y_true, y_pred, sensitive_features)
-    metrics = {k: _RATES[k] for k in ("tpr", "fpr")}
-    frame = _frame(metrics, y_true, y_pred, sensitive_features, sample_weight)
-    return _spread(frame, "tpr") + _spread(frame, "fpr")
+    metrics = ["tpr", "fpr"]
+    return _disparity(metrics, y_true, y_pred, sensitive_features, sample_weight)
 
 
 def sufficiency(y_true, y_pred, *, sensitive_features, sample_weight=None) -> float:
@@ -262,10 +268,8 @@ def sufficiency(y_true, y_pred, *, sensitive_features, sample_weight=None) -> fl
     >>> sufficiency(y, p, sensitive_features=list("aaaabbbb"))
     1.0
     """
-    y_true, y_pred = _check(y_true, y_pred, sensitive_features)
-    metrics = {k: _RATES[k] for k in ("ppv", "npv")}
-    frame = _frame(metrics, y_true, y_pred, sensitive_features, sample_weight)
-    return _spread(frame, "ppv") + _spread(frame, "npv")
+    metrics = ["ppv", "npv"]
+    return _disparity(metrics, y_true, y_pred, sensitive_features, sample_weight)
 
 
 def inaccuracy(y_true, y_pred, *, sample_weight=None) -> float:
@@ -320,10 +324,7 @@ def auc_m(y_true, y_score, *, sensitive_features, sample_weight=None) -> float:
     >>> auc_m(y, s, sensitive_features=list("aaaabbbb"))
     0.75
     """
-    y_true, y_score = _check(y_true, y_score, sensitive_features)
-    frame = _frame(
-        {"auc": _group_auc}, y_true, y_score, sensitive_features, sample_weight
-    )
+    frame = _group_frame(["auc"], y_true, y_score, sensitive_features, sample_weight)
     return float(frame.by_group["auc"].mean(skipna=False))
 
 
@@ -358,15 +359,8 @@ def loss_gap(y_true, y_score, *, sensitive_features, sample_weight=None) -> floa
     >>> bool(np.isclose(gap, 1 - np.log(2)))
     True
     """
-    y_true, y_score = _check(y_true, y_score, sensitive_features)
-    frame = _frame(
-        {"log_loss": _SCORES["log_loss"]},
-        y_true,
-        y_score,
-        sensitive_features,
-        sample_weight,
-    )
-    return _spread(frame, "log_loss")
+    metrics = ["log_loss"]
+    return _disparity(metrics, y_true, y_score, sensitive_features, sample_weight)
 
 
 def _quantile_distance(u, v, p: float, u_weights=None, v_weights=None) -> float:
@@ -520,9 +514,9 @@ def paper_metrics(
     return {
         "auc_m": float(scores.by_group["auc"].mean(skipna=False)),
         "ind": _spread(rates, "selection_rate"),
-        "sp": _spread(rates, "tpr") + _spread(rates, "fpr"),
+        "sp": _spread(rates, "tpr", "fpr"),
         "ina": ina,
-        "sf": _spread(rates, "ppv") + _spread(rates, "npv"),
+        "sf": _spread(rates, "ppv", "npv"),
         "wd": wasserstein(y_true, score, p=2, **kw),
         "loss_gap": _spread(scores, "log_loss"),
         "accuracy": 1.0 - ina,

@@ -136,24 +136,17 @@ def make_fairness_scorer(metric: str, **kwargs):
     return scorer
 
 
+#: The ready scorers, by metric name.
+SCORERS = {name: make_fairness_scorer(name) for name in _METRICS}
 #: Scorer of minus fairlearn's ``demographic_parity_difference`` of ``predict``'s
 #: labels (the largest gap in positive rate between groups); requests
 #: ``sensitive_features``.
-demographic_parity_difference_scorer = make_fairness_scorer(
-    "demographic_parity_difference"
-)
+demographic_parity_difference_scorer = SCORERS["demographic_parity_difference"]
 #: Scorer of minus fairlearn's ``equalized_odds_difference`` of ``predict``'s labels
 #: (the larger of the largest TPR and FPR gaps between groups); requests
 #: ``sensitive_features``.
-equalized_odds_difference_scorer = make_fairness_scorer("equalized_odds_difference")
+equalized_odds_difference_scorer = SCORERS["equalized_odds_difference"]
 #: Scorer of minus :func:`fairsk.metrics.loss_gap` of ``predict_proba``'s positive
 #: column (the largest gap in mean log-loss between groups); requests
 #: ``sensitive_features``.
-loss_gap_scorer = make_fairness_scorer("loss_gap")
-
-#: The ready scorers, by metric name.
-SCORERS = {
-    "demographic_parity_difference": demographic_parity_difference_scorer,
-    "equalized_odds_difference": equalized_odds_difference_scorer,
-    "loss_gap": loss_gap_scorer,
-}
+loss_gap_scorer = SCORERS["loss_gap"]

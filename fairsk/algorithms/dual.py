@@ -89,6 +89,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import textwrap
 from numbers import Real
 from typing import ClassVar
 
@@ -96,7 +97,7 @@ import torch
 from sklearn.utils._param_validation import Interval
 from torch import nn
 
-from ..settings import Setting
+from ..settings import Setting, check_settings, make_init, parameters_doc
 
 __all__ = [
     "DUAL_UPDATES",
@@ -113,24 +114,21 @@ __all__ = [
     "quadratic_log_barrier_slope",
 ]
 
+_POSITIVE = [Interval(Real, 0, None, closed="neither")]
+_NON_NEGATIVE = [Interval(Real, 0, None, closed="left")]
+_FRACTION = [Interval(Real, 0, 1, closed="left")]  # [0, 1)
+_UNIT = [Interval(Real, 0, 1, closed="right")]  # (0, 1]
+
 #: The hyperparameters a rule takes from its algorithm when its own is ``None``:
 #: their one declaration (the Lagrangian algorithms and estimators include it).
 INHERITED_SETTINGS = {
-    "dual_lr": Setting(
-        0.05,
-        [Interval(Real, 0, None, closed="neither")],
-        "float",
-        r":math:`\eta`, the multiplier step.",
-    ),
+    "dual_lr": Setting(0.05, _POSITIVE, "float", r":math:`\eta`, the multiplier step."),
     "penalty": Setting(
-        1.0,
-        [Interval(Real, 0, None, closed="left")],
-        "float",
-        r":math:`\rho`, the augmented-Lagrangian penalty.",
+        1.0, _NON_NEGATIVE, "float", r":math:`\rho`, the augmented-Lagrangian penalty."
     ),
     "multiplier_max": Setting(
         10.0,
-        [Interval(Real, 0, None, closed="neither")],
+        _POSITIVE,
         "float",
         r":math:`\lambda_{\max}`: a multiplier reaching it is reset to 0.",
     ),
@@ -139,13 +137,32 @@ INHERITED_SETTINGS = {
 INHERITED = {name: s.default for name, s in INHERITED_SETTINGS.items()}
 
 
+def _inherited(symbol: str, source: str = "value", constraints=None) -> Setting:
+    """Declare a rule's own value of an inherited setting (checked once resolved)."""
+    doc = f"{symbol}; ``None`` takes the algorithm's {source}."
+    return Setting(None, constraints or _NON_NEGATIVE, "float or None", doc)
+
+
+#: The inherited settings as a rule declares them (and the check of their
+#: resolved values, for rules that do not declare them).
+_FROM_ALGORITHM = {
+    "dual_lr": _inherited(r":math:`\eta`"),
+    "penalty": _inherited(r":math:`\rho`"),
+    "multiplier_max": _inherited(r":math:`\lambda_{\max}`"),
+}
+
+
 class DualUpdate(nn.Module):
     r"""Base class of the multiplier update rules.
 
     ``__init__`` only stores hyperparameters (scikit-learn style); :meth:`setup`
     allocates the state buffers for ``m`` constraints, :meth:`configure` resolves
     the inherited hyperparameters, :meth:`step` updates the multipliers in place
-    and returns the primal weights.
+    and returns the primal weights. The rules of this module declare their
+    hyperparameters once, in :attr:`settings`: their keyword-only ``__init__``,
+    the validation in :meth:`configure` and the *Parameters* section of their
+    docstrings are written from it. A rule may instead write its own
+    ``__init__``, as a scikit-learn estimator does.
 
     Examples
     --------
@@ -194,11 +211,30 @@ class DualUpdate(nn.Module):
     name: ClassVar[str] = ""
     #: Whether the constraint estimates passed to :meth:`step` include the slack.
     uses_slack: ClassVar[bool] = False
+    #: The rule's hyperparameters, each declared once (default, validity, doc).
+    settings: ClassVar[dict[str, Setting]] = {}
 
     def __init__(self):
         super().__init__()
         self.n_constraints: int | None = None
         self.hp: dict = {}
+
+    def __init_subclass__(cls, **kwargs):
+        """Write the ``__init__`` and the *Parameters* of a rule's ``settings``."""
+        super().__init_subclass__(**kwargs)
+        if "settings" not in cls.__dict__:
+            return
+        store = make_init({name: s.default for name, s in cls.settings.items()})
+
+        def __init__(self, **params):
+            DualUpdate.__init__(self)
+            store(self, **params)
+
+        __init__.__signature__ = inspect.signature(store)
+        __init__.__qualname__ = f"{cls.__qualname__}.__init__"
+        cls.__init__ = __init__
+        doc = textwrap.indent(parameters_doc(cls.settings), "    ").lstrip()
+        cls.__doc__ = cls.__doc__.replace("%(parameters)s", doc)
 
     # -- scikit-learn style parameters -------------------------------------------
     @classmethod
@@ -237,22 +273,18 @@ class DualUpdate(nn.Module):
         """Resolve hyperparameters: own value, else ``inherited``, else default.
 
         Called by the algorithm before each fit with its ``dual_lr``, ``penalty``
-        and ``multiplier_max`` (so warm-start changes of those take effect).
+        and ``multiplier_max`` (so warm-start changes of those take effect). The
+        resolved values are checked against :attr:`settings` (``ValueError``
+        when invalid).
         """
-        hp = {}
-        for name in self._get_param_names():
-            value = getattr(self, name)
-            if value is None and name in INHERITED:
-                value = inherited.get(name, INHERITED[name])
-            hp[name] = value
+        hp = self.get_params()
+        for name, default in INHERITED.items():
+            if name in hp and hp[name] is None:
+                hp[name] = inherited.get(name, default)
+        table = {**_FROM_ALGORITHM, **self.settings}
+        table = {name: s for name, s in table.items() if name in hp}
+        check_settings(table, {name: hp[name] for name in table}, type(self).__name__)
         self.hp = hp
-        self._check(hp)
-
-    def _check(self, hp: dict) -> None:
-        """Validate resolved hyperparameters (``ValueError`` when invalid)."""
-        for name in ("dual_lr", "penalty", "multiplier_max"):
-            if name in hp and not hp[name] >= 0:
-                raise ValueError(f"{type(self).__name__}: {name} must be >= 0.")
 
     # -- the update ----------------------------------------------------------------
     def step(
@@ -301,8 +333,7 @@ class GradientAscent(DualUpdate):
 
     Parameters
     ----------
-    dual_lr, penalty, multiplier_max : float or None, default=None
-        :math:`\eta, \rho, \lambda_{\max}`; ``None`` takes the algorithm's value.
+    %(parameters)s
 
     References
     ----------
@@ -324,12 +355,7 @@ class GradientAscent(DualUpdate):
 
     name = "ascent"
     uses_slack = True
-
-    def __init__(self, *, dual_lr=None, penalty=None, multiplier_max=None):
-        super().__init__()
-        self.dual_lr = dual_lr
-        self.penalty = penalty
-        self.multiplier_max = multiplier_max
+    settings = dict(_FROM_ALGORITHM)
 
     def step(self, multipliers, c1, c2):
         """Ascend, apply the reset safeguard, return ``λ + ρ c2``."""
@@ -357,10 +383,7 @@ class Momentum(GradientAscent):
 
     Parameters
     ----------
-    momentum : float, default=0.5
-        :math:`\beta \in [0, 1)`.
-    dual_lr, penalty, multiplier_max : float or None, default=None
-        :math:`\eta, \rho, \lambda_{\max}`; ``None`` takes the algorithm's value.
+    %(parameters)s
 
     Attributes
     ----------
@@ -389,24 +412,15 @@ class Momentum(GradientAscent):
     """
 
     name = "momentum"
-
-    def __init__(
-        self, *, momentum=0.5, dual_lr=None, penalty=None, multiplier_max=None
-    ):
-        super().__init__(
-            dual_lr=dual_lr, penalty=penalty, multiplier_max=multiplier_max
-        )
-        self.momentum = momentum
+    settings = {
+        "momentum": Setting(0.5, _FRACTION, "float", r":math:`\beta \in [0, 1)`."),
+        **_FROM_ALGORITHM,
+    }
 
     def setup(self, n_constraints):
         """Allocate the velocity."""
         self.register_buffer("velocity", torch.zeros(int(n_constraints)))
         return super().setup(n_constraints)
-
-    def _check(self, hp):
-        super()._check(hp)
-        if not 0 <= hp["momentum"] < 1:
-            raise ValueError("Momentum: momentum must be in [0, 1).")
 
     def step(self, multipliers, c1, c2):
         """Heavy-ball ascent with the reset safeguard; return ``λ + ρ c2``."""
@@ -443,8 +457,7 @@ class Augmented(DualUpdate):
 
     Parameters
     ----------
-    dual_lr, penalty, multiplier_max : float or None, default=None
-        :math:`\eta, \rho, \lambda_{\max}`; ``None`` takes the algorithm's value.
+    %(parameters)s
 
     References
     ----------
@@ -465,12 +478,7 @@ class Augmented(DualUpdate):
     """
 
     name = "augmented"
-
-    def __init__(self, *, dual_lr=None, penalty=None, multiplier_max=None):
-        super().__init__()
-        self.dual_lr = dual_lr
-        self.penalty = penalty
-        self.multiplier_max = multiplier_max
+    settings = dict(_FROM_ALGORITHM)
 
     def _penalty(self) -> torch.Tensor | float:
         return self.hp["penalty"]
@@ -497,13 +505,7 @@ class IncreasingPenalty(Augmented):
 
     Parameters
     ----------
-    growth : float, default=1.0002
-        :math:`b \ge 1`, the factor per step (1.0002 triples the penalty over
-        5,600 steps, 20 epochs of batch 64 on the ACS income task).
-    penalty_max : float, default=10.0
-        :math:`\rho_{\max}`.
-    dual_lr, penalty, multiplier_max : float or None, default=None
-        :math:`\eta, \rho, \lambda_{\max}`; ``None`` takes the algorithm's value.
+    %(parameters)s
 
     Attributes
     ----------
@@ -532,31 +534,22 @@ class IncreasingPenalty(Augmented):
     """
 
     name = "ialm"
-
-    def __init__(
-        self,
-        *,
-        growth=1.0002,
-        penalty_max=10.0,
-        dual_lr=None,
-        penalty=None,
-        multiplier_max=None,
-    ):
-        super().__init__(
-            dual_lr=dual_lr, penalty=penalty, multiplier_max=multiplier_max
-        )
-        self.growth = growth
-        self.penalty_max = penalty_max
+    settings = {
+        "growth": Setting(
+            1.0002,
+            [Interval(Real, 1, None, closed="left")],
+            "float",
+            r""":math:`b \ge 1`, the factor per step (1.0002 triples the penalty
+            over 5,600 steps, 20 epochs of batch 64 on the ACS income task).""",
+        ),
+        "penalty_max": Setting(10.0, [Real], "float", r":math:`\rho_{\max}`."),
+        **_FROM_ALGORITHM,
+    }
 
     def setup(self, n_constraints):
         """Allocate the step counter."""
         self.register_buffer("n_updates", torch.zeros(()))
         return super().setup(n_constraints)
-
-    def _check(self, hp):
-        super()._check(hp)
-        if not hp["growth"] >= 1:
-            raise ValueError("IncreasingPenalty: growth must be >= 1.")
 
     def _penalty(self):
         hp = self.hp
@@ -595,14 +588,7 @@ class NuPI(DualUpdate):
 
     Parameters
     ----------
-    proportional : float, default=2.0
-        :math:`\kappa_p`.
-    ema : float, default=0.9
-        :math:`\nu \in [0, 1)`.
-    dual_lr : float or None, default=None
-        :math:`\kappa_i`; ``None`` takes the algorithm's ``dual_lr``.
-    multiplier_max : float or None, default=None
-        :math:`\lambda_{\max}`; ``None`` takes the algorithm's value.
+    %(parameters)s
 
     Attributes
     ----------
@@ -628,23 +614,17 @@ class NuPI(DualUpdate):
     """
 
     name = "nupi"
-
-    def __init__(self, *, proportional=2.0, ema=0.9, dual_lr=None, multiplier_max=None):
-        super().__init__()
-        self.proportional = proportional
-        self.ema = ema
-        self.dual_lr = dual_lr
-        self.multiplier_max = multiplier_max
+    settings = {
+        "proportional": Setting(2.0, [Real], "float", r":math:`\kappa_p`."),
+        "ema": Setting(0.9, _FRACTION, "float", r":math:`\nu \in [0, 1)`."),
+        "dual_lr": _inherited(r":math:`\kappa_i`", "``dual_lr``"),
+        "multiplier_max": _FROM_ALGORITHM["multiplier_max"],
+    }
 
     def setup(self, n_constraints):
         """Allocate the EMA of the violations."""
         self.register_buffer("ema_violation", torch.zeros(int(n_constraints)))
         return super().setup(n_constraints)
-
-    def _check(self, hp):
-        super()._check(hp)
-        if not 0 <= hp["ema"] < 1:
-            raise ValueError("NuPI: ema must be in [0, 1).")
 
     def step(self, multipliers, c1, c2):
         """PI update of the multipliers; return them."""
@@ -734,25 +714,7 @@ class PenaltyBarrier(DualUpdate):
 
     Parameters
     ----------
-    barrier_penalty : float, default=0.25
-        :math:`p > 0`, the scale at which a violation is measured (the
-        estimator's ``penalty`` is not used: a *smaller* :math:`p` is a stiffer
-        penalty). With minibatch estimates of a loss gap (standard deviation
-        about 0.1), :math:`p = 0.05` makes :math:`\varphi'` and the multipliers
-        swing by factors of several per step; 0.25 keeps the log branch for rows
-        slack by more than 0.125.
-    penalty_decay : float, default=1.0
-        :math:`\delta_p \in (0, 1]`, factor applied to :math:`p` per step.
-    penalty_min : float, default=1e-3
-        :math:`p_{\min}`.
-    initial_multiplier : float, default=1.0
-        :math:`u_0`.
-    multiplier_min : float, default=1e-6
-        :math:`u_{\min}`, keeps a multiplier able to grow again.
-    dual_lr : float or None, default=None
-        :math:`\gamma \in (0, 1]`; ``None`` takes the algorithm's ``dual_lr``.
-    multiplier_max : float or None, default=None
-        Upper clip; ``None`` takes the algorithm's value.
+    %(parameters)s
 
     Attributes
     ----------
@@ -776,41 +738,40 @@ class PenaltyBarrier(DualUpdate):
     """
 
     name = "pbm"
-
-    def __init__(
-        self,
-        *,
-        barrier_penalty=0.25,
-        penalty_decay=1.0,
-        penalty_min=1e-3,
-        initial_multiplier=1.0,
-        multiplier_min=1e-6,
-        dual_lr=None,
-        multiplier_max=None,
-    ):
-        super().__init__()
-        self.barrier_penalty = barrier_penalty
-        self.penalty_decay = penalty_decay
-        self.penalty_min = penalty_min
-        self.initial_multiplier = initial_multiplier
-        self.multiplier_min = multiplier_min
-        self.dual_lr = dual_lr
-        self.multiplier_max = multiplier_max
+    settings = {
+        "barrier_penalty": Setting(
+            0.25,
+            [Interval(Real, 0, None, closed="neither")],
+            "float",
+            r""":math:`p > 0`, the scale at which a violation is measured (the
+            estimator's ``penalty`` is not used: a *smaller* :math:`p` is a
+            stiffer penalty). With minibatch estimates of a loss gap (standard
+            deviation about 0.1), :math:`p = 0.05` makes :math:`\varphi'` and the
+            multipliers swing by factors of several per step; 0.25 keeps the log
+            branch for rows slack by more than 0.125.""",
+        ),
+        "penalty_decay": Setting(
+            1.0,
+            _UNIT,
+            "float",
+            r":math:`\delta_p \in (0, 1]`, factor applied to :math:`p` per step.",
+        ),
+        "penalty_min": Setting(1e-3, [Real], "float", r":math:`p_{\min}`."),
+        "initial_multiplier": Setting(1.0, [Real], "float", r":math:`u_0`."),
+        "multiplier_min": Setting(
+            1e-6,
+            [Real],
+            "float",
+            r":math:`u_{\min}`, keeps a multiplier able to grow again.",
+        ),
+        "dual_lr": _inherited(r":math:`\gamma \in (0, 1]`", "``dual_lr``", _UNIT),
+        "multiplier_max": _inherited("Upper clip"),
+    }
 
     def setup(self, n_constraints):
         """Allocate :math:`p` and a flag for the multipliers' initialisation."""
         self.register_buffer("barrier_scale", torch.full((), math.nan))
         return super().setup(n_constraints)
-
-    def _check(self, hp):
-        super()._check(hp)
-        if not 0 < hp["dual_lr"] <= 1:
-            raise ValueError("PenaltyBarrier: dual_lr (gamma) must be in (0, 1].")
-        if not hp["barrier_penalty"] > 0 or not 0 < hp["penalty_decay"] <= 1:
-            raise ValueError(
-                "PenaltyBarrier: barrier_penalty must be > 0 and penalty_decay in "
-                "(0, 1]."
-            )
 
     def step(self, multipliers, c1, c2):
         """Damped multiplicative update; return ``u φ'(c2 / p)``."""

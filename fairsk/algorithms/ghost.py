@@ -177,14 +177,12 @@ def _two_row_gap(c: np.ndarray, J: np.ndarray, radius: float) -> float:
         return c[1] + s * (c[0] - c[1]) - radius * np.abs(a + s * b).sum()
 
     nz = b != 0
-    brk = -a[nz] / b[nz]
-    weight = 2.0 * radius * np.abs(b[nz])
+    brk, abs_b = -a[nz] / b[nz], np.abs(b[nz])
+    weight = 2.0 * radius * abs_b
     # Slope just right of s = 0: each |a_i + s b_i| slopes by -|b_i| before its
     # breakpoint and +|b_i| after it.
     after = brk <= 0.0
-    slope = (c[0] - c[1]) - radius * (
-        np.abs(b[nz])[after].sum() - np.abs(b[nz])[~after].sum()
-    )
+    slope = (c[0] - c[1]) - radius * (abs_b[after].sum() - abs_b[~after].sum())
     if slope <= 0.0:
         return h(0.0)
     inside = (brk > 0.0) & (brk < 1.0)
@@ -524,18 +522,17 @@ class StochasticGhost(Algorithm):
             problem.data.n, (units * bs,), generator=gen, device=idx.device
         ).view(units, bs)
         # S_1, then the odd and even halves of S (one unit: a minibatch and a
-        # constraint sample).
+        # constraint sample); S's (g, c, J) are the means of its halves'.
         odd, even = slice(1, None, 2), slice(0, None, 2)
         blocks = [
             self.oracle(idx, 1),
             self.oracle(extra[odd].reshape(-1), units // 2),
             self.oracle(extra[even].reshape(-1), units // 2),
         ]
-        d1, kappa1 = self._direction(*blocks[0][:3])
-        d_odd, _ = self._direction(*blocks[1][:3])
-        d_even, _ = self._direction(*blocks[2][:3])
         full = [(x + y) / 2 for x, y in zip(blocks[1][:3], blocks[2][:3], strict=True)]
-        d_full, _ = self._direction(*full)
+        (d1, kappa1), (d_odd, _), (d_even, _), (d_full, _) = (
+            self._direction(*sample[:3]) for sample in (*blocks, full)
+        )
         d = mlmc_combine(d1, d_full, d_odd, d_even, prob)
         with torch.no_grad():
             if torch.isnan(self.step_size):
@@ -543,15 +540,12 @@ class StochasticGhost(Algorithm):
                 self.step_size.fill_(self.lr)
             scale = -float(self.step_size) / float(self.initial_step)
             flat = torch.as_tensor(d * scale, dtype=torch.float32).to(idx.device)
-            offset = 0
-            for p in self.params:
-                n = p.numel()
-                step = flat[offset : offset + n].view_as(p)
+            sizes = [p.numel() for p in self.params]
+            for p, step in zip(self.params, flat.split(sizes), strict=True):
                 if p.grad is None:
-                    p.grad = step.clone()
+                    p.grad = step.view_as(p).clone()
                 else:
-                    p.grad.copy_(step)
-                offset += n
+                    p.grad.copy_(step.view_as(p))
             self._c_sum.add_(torch.as_tensor(blocks[0][1], dtype=self._c_sum.dtype))
         self._level_sum += level
         self._kappa_sum += kappa1
