@@ -304,6 +304,11 @@ def run_cli(args, parser) -> int:
             "[red]error:[/] " + escape(f"{name + ': ' * bool(name)}{exc}"),
             highlight=False,
         )
+        if settings.preset and settings.dataset.name == "acs-income":
+            console.print(
+                "The same protocol runs on any PUMS person file: --preset paper "
+                "--pums-csv FILE (see the documentation's page on the benchmark)."
+            )
         return 1
 
 

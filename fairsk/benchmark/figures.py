@@ -194,22 +194,12 @@ def plot_frontier(summary, *, constraint, bounds, algorithms, y_metric="accuracy
     return fig
 
 
-def _band(runs, key, x_key, grid):
-    """Mean and 95% half-width over runs of ``key`` on a common ``grid``."""
-    rows = []
-    for r in runs:
-        t, v = (np.asarray(r["trajectory"][k], float) for k in (x_key, key))
-        if x_key == "epoch":
-            rows.append(
-                np.pad(
-                    v[: len(grid)],
-                    (0, len(grid) - len(v[: len(grid)])),
-                    constant_values=np.nan,
-                )
-            )
-        else:
-            rows.append(np.where(grid <= t[-1], np.interp(grid, t, v), np.nan))
-    rows = np.asarray(rows)
+def _band(runs, key):
+    """Per epoch: mean and 95% half-width of ``key`` over the runs that reached it."""
+    longest = max(len(r["trajectory"][key]) for r in runs)
+    rows = np.full((len(runs), longest), np.nan)
+    for i, r in enumerate(runs):
+        rows[i, : len(r["trajectory"][key])] = r["trajectory"][key]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         mean, std = np.nanmean(rows, axis=0), np.nanstd(rows, axis=0, ddof=1)
@@ -247,31 +237,20 @@ def plot_curves(records, *, constraint, bounds, algorithms, x_key="epoch"):
             color = (
                 shade[bound] if sweep and bound is not None else style_of(name)["color"]
             )
-            last = [r["trajectory"][x_key][-1] for r in group]
-            grid = (
-                np.arange(1, max(last) + 1)
-                if x_key == "epoch"
-                else np.linspace(0, min(last), 80)
-            )
+            # By epoch; against time, each epoch at the seeds' mean time (seeds
+            # of a time budget reach different epochs: the means are over those
+            # that reached it).
+            grid = _band(group, x_key)[0]
             for ax, what in ((top, "objective"), (bottom, "constraint")):
                 for split, ls in (("train", "-"), ("test", "--")):
-                    mean, err = _band(group, f"{split}_{what}", x_key, grid)
-                    ax.plot(
-                        grid,
-                        mean,
-                        color=color,
-                        ls=ls,
-                        lw=1.3,
-                        gid=f"{name} {bound} {split} {what}",
-                    )
-                    ax.fill_between(
-                        grid,
-                        mean - err[0],
-                        mean + err[1],
-                        color=color,
-                        alpha=0.15,
-                        lw=0,
-                    )
+                    mean, err = _band(group, f"{split}_{what}")
+                    style = {"color": color, "ls": ls, "lw": 1.3}
+                    if len(grid) < 6:  # a few epochs: show where they are
+                        style["marker"] = "."
+                    gid = f"{name} {bound} {split} {what}"
+                    ax.plot(grid, mean, gid=gid, **style)
+                    lo, hi = mean - err[0], mean + err[1]
+                    ax.fill_between(grid, lo, hi, color=color, alpha=0.15, lw=0)
         for b in bounds:
             bottom.axhline(b, color=shade[b] if sweep else "0.2", ls=":", lw=1.1)
         top.set_title(name)

@@ -184,7 +184,7 @@ class Settings:
                              "(default: each classifier's)", type="positive_int",
                              mutex="budget")
     seconds: float | None = opt(None, "--seconds", "budget", "training seconds per "
-                                "fairsk run (checked after each epoch)",
+                                "fairsk run (checked after each step)",
                                 type="positive_float", mutex="budget")
     batch_size: int | None = opt(None, "--batch-size", "budget", "minibatch of every "
                                  "fairsk run", type="batch", metavar="N|default")

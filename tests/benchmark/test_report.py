@@ -173,7 +173,7 @@ def test_tables_fit_the_terminal_with_nothing_cut(sweep, width):
         # Every value whole, on one line (an interval is not broken either).
         lines = text.splitlines()
         for row in rows:
-            for main, below in row:
+            for main, _below in row:
                 assert any(main in line for line in lines), main
         if width < 90:
             assert len(tables) > 1  # split, the method and bound repeated
