@@ -126,7 +126,16 @@ def fairlearn_constraint(
 
 
 class SkipRun(Exception):
-    """The baseline has no counterpart of the constraint; the message says why."""
+    """The baseline has no counterpart of the constraint; the message says why.
+
+    Examples
+    --------
+    >>> try:
+    ...     build_baseline("threshold-logreg", "error_rate_parity", 0.05, seed=0)
+    ... except SkipRun as exc:
+    ...     print(exc)
+    ThresholdOptimizer has no counterpart of 'error_rate_parity'
+    """
 
 
 def build_baseline(

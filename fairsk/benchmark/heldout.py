@@ -76,7 +76,14 @@ def compile_on_train(constraint, bound, pairing, y01, groups):
 
 
 def group_codes(encoder: GroupEncoder, groups) -> np.ndarray:
-    """Group code of each row; -1 for a group unseen in training."""
+    """Group code of each row; -1 for a group unseen in training.
+
+    Examples
+    --------
+    >>> encoder = GroupEncoder().fit(["a", "b", "a"])
+    >>> group_codes(encoder, ["b", "c", "a"]).tolist()
+    [1, -1, 0]
+    """
     groups = np.asarray(groups)
     seen = {*encoder.groups_, *encoder.merged_}
     known = np.fromiter((g in seen for g in groups.tolist()), bool, len(groups))
@@ -91,6 +98,13 @@ def baseline_logits(score, pred, compiled) -> np.ndarray:
 
     A loss constraint reads the probabilities (clipped to [EPS, 1 - EPS]); rates
     read only a logit's sign, here the baseline's own hard prediction.
+
+    Examples
+    --------
+    >>> groups = ["a", "b"]
+    >>> rates, _ = compile_on_train("demographic_parity", 0.1, "auto", [0, 1], groups)
+    >>> baseline_logits([0.2, 0.7], [1, 0], rates).tolist()
+    [1.0, -1.0]
     """
     if any(q.name == LOSS.name for q in compiled.quantities):
         p = np.clip(np.asarray(score, dtype=np.float64), EPS, 1.0 - EPS)

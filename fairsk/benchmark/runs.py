@@ -358,6 +358,14 @@ def fit_fairsk(spec: RunSpec, data) -> dict:
 
     The one place where the benchmark trains a fairsk model (a batched path can
     take over here). Raises KeyboardInterrupt when the fit was interrupted.
+
+    Examples
+    --------
+    >>> from fairsk.benchmark import DatasetSpec, load_benchmark_data
+    >>> data = load_benchmark_data(DatasetSpec(max_train=300, max_test=300))
+    >>> out = fit_fairsk(RunSpec("alm", 0, "loss_gap", 0.01, epochs=2), data)
+    >>> out["epochs_run"], out["trajectory"]["epoch"]
+    (2, [1, 2])
     """
     cls = our_estimators()[spec.algorithm]
     _warm_up(spec.device)

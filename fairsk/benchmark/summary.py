@@ -154,6 +154,17 @@ def table_cells(summary: pd.DataFrame, kind: str, split: str = "test"):
     ``kind`` is ``"metrics"`` (the paper's metrics on ``split``) or
     ``"constraint"`` (the constraint on train and test, runs within the bound,
     time and warnings). Cells are text: full precision stays in the CSV files.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"algorithm": ["a", "a"], "bound": [0.1, 0.1],
+    ...                    "status": ["ok", "ok"], "test_ind": [0.05, 0.15]})
+    >>> headers, rows = table_cells(summarize(df, constraint="demographic_parity"),
+    ...                             "metrics")
+    >>> headers[:4], rows[0][3]
+    (['method', 'bound', 'n', 'AUC_M'], ('nan', ''))
+    >>> rows[0][headers.index("Ind")], rows[0][-1]
+    (('0.100', '±0.071'), ('1/2', ''))
     """
     keys = [
         ("method", lambda r: (r["method"], "")),

@@ -403,69 +403,51 @@ def run_benchmark(settings: Settings, console=None) -> BenchmarkResult:
 
 
 def _write_outputs(s: Settings, data, records, out: Path, notes):
-    vers, spec = versions(), data.spec
-    extra = {
-        "dataset": spec.describe(),
-        "groups_by": spec.sensitive or spec.groups,
-        "split_seed": spec.split_seed,
-        "max_train": spec.max_train,
-        "data_key": data.key,
-        "pairing": s.pairing,
-        "threshold": s.threshold,
-        "device": s.device,
-        **{f"version_{k}": v for k, v in vers.items()},
-    }
-    frame = runs_frame(records, extra)
-    files = {
-        "results.csv": atomic_write(out / "results.csv", frame.to_csv(index=False))
-    }
+    vers, spec, files = versions(), data.spec, {}
+
+    def write(name, content):
+        files[name] = atomic_write(out / name, content)
+
     command = _no_paths(s.command) if s.command else "(python API)"
-    payload = {
-        "format": "fairsk-benchmark/2",
-        "command": command,
-        "settings": s.as_dict() | {"command": command},
-        "versions": vers,
-        "data": data.summary(),
-        "runs": records,
-    }
-    files["results.json"] = atomic_write(
-        out / "results.json", to_json(payload, indent=1)
-    )
+    # fmt: off
+    extra = {"dataset": spec.describe(), "groups_by": spec.sensitive or spec.groups,
+             "split_seed": spec.split_seed, "max_train": spec.max_train,
+             "data_key": data.key, "pairing": s.pairing, "threshold": s.threshold,
+             "device": s.device, **{f"version_{k}": v for k, v in vers.items()}}
+    payload = {"format": "fairsk-benchmark/2", "command": command,
+               "settings": s.as_dict() | {"command": command}, "versions": vers,
+               "data": data.summary(), "runs": records}
+    # fmt: on
+    frame = runs_frame(records, extra)
+    write("results.csv", frame.to_csv(index=False))
+    write("results.json", to_json(payload, indent=1))
     summary = summarize(frame, constraint=s.constraint, algorithms=s.algorithms)
     if not summary.empty:
-        files["summary.csv"] = atomic_write(
-            out / "summary.csv", summary.to_csv(index=False)
-        )
+        write("summary.csv", summary.to_csv(index=False))
     figures, common = [], {"constraint": s.constraint, "algorithms": s.algorithms}
-    made = (
-        {}
-        if not s.plots
-        else {
-            "frontier": plot_frontier(
-                summary, bounds=s.bounds, y_metric=s.y_metric, **common
-            ),
-            "curves": plot_curves(
-                records,
-                bounds=s.bounds,
-                **common,
-                x_key="time" if s.seconds else "epoch",
-            ),
-            "groups": plot_groups(
-                records,
-                bound=s.bounds[0] if s.group_bound is None else s.group_bound,
-                **common,
-            ),
-        }
+    group_bound = s.bounds[0] if s.group_bound is None else s.group_bound
+    x_key = "time" if s.seconds else "epoch"
+    # fmt: off
+    made = {} if not s.plots else {
+        "frontier": plot_frontier(summary, bounds=s.bounds, y_metric=s.y_metric,
+                                  **common),
+        "curves": plot_curves(records, bounds=s.bounds, x_key=x_key, **common),
+        "groups": plot_groups(records, bound=group_bound, **common),
+    }
+    # fmt: on
+    for stem, fig in ((k, v) for k, v in made.items() if v is not None):
+        images = save_figure(fig)
+        for fmt, content in images.items():
+            write(f"{stem}.{fmt}", content)
+        title, caption = FIGURES[stem]
+        figures.append(dict(title=title, caption=caption, stem=stem, png=images["png"]))
+    held_out = (
+        f"The constraint as fairsk compiles it, on each classifier's own predictions: "
+        f"on the training set, and on the test set with a {CONFIDENCE:.0%} "
+        "Poisson-bootstrap interval (means over seeds; ± the sd of the value). "
+        "'holds on test': runs whose test interval is within the bound; warn: "
+        "warnings raised by the runs."
     )
-    for stem, fig in made.items():
-        if fig is not None:
-            images = save_figure(fig)
-            for fmt, content in images.items():
-                files[f"{stem}.{fmt}"] = atomic_write(out / f"{stem}.{fmt}", content)
-            title, caption = FIGURES[stem]
-            figures.append(
-                {"title": title, "caption": caption, "stem": stem, "png": images["png"]}
-            )
     tables = []
     for title, kind, split, text in (
         ("Test set (mean; ± sd over seeds under it)", "metrics", "test", ""),
@@ -473,21 +455,17 @@ def _write_outputs(s: Settings, data, records, out: Path, notes):
             f"{s.constraint} on the training and test sets",
             "constraint",
             "test",
-            f"The constraint as fairsk compiles it, on each classifier's own "
-            f"predictions: on the training set, and on the test set with a "
-            f"{CONFIDENCE:.0%} Poisson-bootstrap interval (means over seeds; ± the sd "
-            "of the value). 'holds on test': runs whose test interval is within the "
-            "bound; warn: warnings raised by the runs.",
+            held_out,
         ),
         ("Training set", "metrics", "train", ""),
     ):
         headers, rows = table_cells(summary, kind, split) if len(summary) else ([], [])
-        tables.append({"title": title, "text": text, "headers": headers, "rows": rows})
+        tables.append(dict(title=title, text=text, headers=headers, rows=rows))
+    bounds = ", ".join(f"{b:g}" for b in s.bounds)
+    # fmt: off
     meta = {
-        "command": command,
-        "data": _describe(data),
-        "constraint": f"{s.constraint} <= {', '.join(f'{b:g}' for b in s.bounds)} "
-        f"(pairing {s.pairing})",
+        "command": command, "data": _describe(data),
+        "constraint": f"{s.constraint} <= {bounds} (pairing {s.pairing})",
         "fairsk budget": f"{s.budget()}, batch {s.batch_size or 'default'}, device "
         f"{s.device}" + (f", preset {s.preset}" if s.preset else ""),
         "seeds": ", ".join(map(str, s.seeds)),
@@ -495,15 +473,11 @@ def _write_outputs(s: Settings, data, records, out: Path, notes):
         "versions": ", ".join(f"{k} {v}" for k, v in vers.items()),
         "written": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
-    page = html_report(
-        title=f"fairsk benchmark: {spec.describe()}",
-        meta=meta,
-        tables=tables,
-        figures=figures,
-        notes=notes,
-        warnings={r["run_id"]: r["warnings"] for r in records if r.get("warnings")},
-    )
-    files["report.html"] = atomic_write(out / "report.html", page)
+    # fmt: on
+    warned = {r["run_id"]: r["warnings"] for r in records if r.get("warnings")}
+    write("report.html", html_report(
+        title=f"fairsk benchmark: {spec.describe()}", meta=meta, tables=tables,
+        figures=figures, notes=notes, warnings=warned))  # fmt: skip
     for name in set(OUTPUTS) - set(files):  # not left from an earlier benchmark
         (out / name).unlink(missing_ok=True)
     return files, frame, summary
