@@ -56,13 +56,15 @@ class DatasetSpec:
                                 "folder, as $FAIRSK_DATA", metavar="PATH")
     download: bool = opt(True, "--no-download", "data", "acs-income: placed files "
                          "only", action="store_const", const=False)
-    pums_csv: str | None = opt(None, "--pums-csv", "data", "a PUMS person CSV")
+    pums_csv: str | None = opt(None, "--pums-csv", "data", "a PUMS person CSV",
+                               metavar="FILE")
     csv: str | None = opt(None, "--csv", "data", "any CSV table", metavar="FILE")
-    target: str | None = opt(None, "--target", "data", "csv: the label column")
+    target: str | None = opt(None, "--target", "data", "csv: the label column",
+                             metavar="COL")
     sensitive: str | None = opt(None, "--sensitive", "data", "csv: group column(s), "
-                                "joined by commas")
+                                "joined by commas", metavar="COL")
     positive: str | None = opt(None, "--positive", "data", "csv: the positive label "
-                               "(default: the larger of two)")
+                               "(default: the larger of two)", metavar="VALUE")
     groups: str = opt("race_binary", "--groups", "data", "race_binary, race, sex, "
                       "sex_race or column names (adult, acs-income, pums)")
     min_group_size: int | None = opt(None, "--min-group-size", "data",
@@ -163,17 +165,18 @@ class Settings:
     # fmt: off
     preset: str | None = opt(None, "--preset", "budget", "paper: the paper's "
                              "protocol (the docs say how)", choices=tuple(PRESETS))
-    constraint: str = opt("loss_gap", "--constraint", "constraint", "the constraint "
-                          "(the paper's |L_a - L_b| <= bound: loss_gap)",
-                          choices=tuple(CONSTRAINT_CATALOG))
+    constraint: str = opt("loss_gap", "--constraint", "constraint", "one of "
+                          f"{', '.join(CONSTRAINT_CATALOG)} (the paper's: loss_gap)",
+                          choices=tuple(CONSTRAINT_CATALOG), metavar="NAME")
     bounds: list = opt(None, "--bound", "constraint", "bound(s), several give a "  # noqa: RUF009
                        "sweep (default 0.005)", factory=lambda: [0.005], nargs="+",
                        type="bound", metavar="B")
     pairing: str = opt("auto", "--pairing", "constraint",
                        choices=("auto", "one_vs_mean", "one_vs_each"))
     proxy: str | None = opt("demographic_parity", "--fairlearn-proxy", "constraint",
-                            "fairlearn's stand-in for loss_gap ('none': skip "
-                            "fairlearn)", choices=_PROXIES)
+                            "fairlearn's stand-in for loss_gap: "
+                            f"{', '.join(_PROXIES[:-1])} or none (skip fairlearn)",
+                            choices=_PROXIES, metavar="NAME")
     algorithms: list = opt(None, "--algorithms", "budget", "names, or ours, "  # noqa: RUF009
                            "fairlearn, all (default: ours and fairlearn)",
                            factory=default_algorithms, nargs="+", metavar="NAME")
@@ -206,7 +209,8 @@ class Settings:
     threads: int | None = opt(None, "--threads", "output", "threads per run",
                               type="positive_int")
     dask_scheduler: str | None = opt(None, "--dask-scheduler", "output", "run on "
-                                     "this dask.distributed scheduler")
+                                     "this dask.distributed scheduler",
+                                     metavar="ADDRESS")
     output: str = opt("fairsk-results", ("-o", "--output"), "output", metavar="DIR")
     resume: bool = opt(True, "--no-resume", "output", "rerun finished runs too",
                        action="store_const", const=False)
