@@ -55,7 +55,9 @@ class WallClockBudget(Callback):
     """skorch callback that ends training once ``seconds`` of wall time have passed.
 
     Checked after each step (an epoch of a slow method, Stochastic Ghost at batch
-    8, can outlast a 30-second budget); it stops the way skorch's callbacks do
+    8, can outlast a 30-second budget), on ``clock()`` when given (the seconds to
+    count, e.g. training without the benchmark's evaluations); it stops the way
+    skorch's callbacks do
     (``KeyboardInterrupt``, caught by ``partial_fit``) and sets ``spent_``, which
     tells this stop from a user's Ctrl-C.
 
@@ -68,8 +70,12 @@ class WallClockBudget(Callback):
     1
     """
 
-    def __init__(self, seconds: float):
+    def __init__(self, seconds: float, clock=None):
         self.seconds = seconds
+        self.clock = clock
+
+    def __deepcopy__(self, memo):  # the estimator copies its callbacks: the run
+        return self  # reads spent_ from this one
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         """Start the clock."""
@@ -77,7 +83,8 @@ class WallClockBudget(Callback):
 
     def on_batch_end(self, net, **kwargs):
         """Stop training when the budget is spent."""
-        if time.perf_counter() - self.start_ >= self.seconds:
+        spent = self.clock() if self.clock else time.perf_counter() - self.start_
+        if spent >= self.seconds:
             self.spent_ = True
             raise KeyboardInterrupt
 
@@ -85,27 +92,70 @@ class WallClockBudget(Callback):
 
 
 class _Curves(Callback):
-    """After each epoch: the iterate's BCE and the constraint, on train and test."""
+    """The iterate's BCE and constraint on train and test, after each epoch.
 
-    def __init__(self, data, compiled, encoder):
-        self.compiled, self.sets = compiled, {}
+    ``every`` (seconds): a point every that many seconds of training instead (a
+    time budget: one epoch of a slow method can outlast it). Its own evaluation
+    time is kept out of ``training_seconds``, which the budget reads too.
+    """
+
+    def __init__(self, data, compiled, encoder, every=None):
+        self.compiled, self.every, self.sets = compiled, every, {}
         for split in ("train", "test"):
             X, y, A = (getattr(data, f"{v}_{split}") for v in "XyA")
             self.sets[split] = [X, (y == 1).astype(float), group_codes(encoder, A)]
+        keys = ("epoch", "time", *(f"{s}_{w}" for w in KEYS for s in self.sets))
+        self.points = {key: [] for key in keys}
 
-    def on_epoch_end(self, net, **kwargs):
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        """Start the clock."""
+        self.start, self.evaluating, self.next = time.perf_counter(), 0.0, self.every
+
+    def __deepcopy__(self, memo):  # the estimator copies its callbacks: share
+        return self  # this one (the run reads its points; the data are not copied)
+
+    def training_seconds(self) -> float:
+        """Seconds since training began, the evaluations left out."""
+        return time.perf_counter() - self.start - self.evaluating
+
+    def _record(self, net, epoch):
         import torch
 
-        p = next(net.module_.parameters())
+        begin, p = time.perf_counter(), next(net.module_.parameters())
+        self.points["epoch"].append(epoch)
+        self.points["time"].append(self.training_seconds())
         for split, item in self.sets.items():
             if not torch.is_tensor(item[0]):  # on the device once
                 item[0] = torch.as_tensor(item[0], dtype=p.dtype, device=p.device)
             with torch.no_grad():
                 z = net.module_(item[0]).reshape(-1).double().cpu().numpy()
             bce = np.mean(np.logaddexp(0.0, z) - item[1] * z)
-            net.history.record(f"bench_{split}_objective", float(bce))
+            self.points[f"{split}_objective"].append(float(bce))
             value = constraint_value(self.compiled, z, item[1], item[2])
-            net.history.record(f"bench_{split}_constraint", value)
+            self.points[f"{split}_constraint"].append(value)
+        self.evaluating += time.perf_counter() - begin
+
+    def on_epoch_end(self, net, **kwargs):
+        """Record a point (epoch budgets)."""
+        if self.every is None:
+            self._record(net, len(net.history))
+
+
+class _TimedCurves(_Curves):
+    """:class:`_Curves` sampled in time.
+
+    Its batch hook is the only difference: with it the engine reports every step,
+    which epoch budgets need not pay.
+    """
+
+    def on_batch_end(self, net, **kwargs):
+        """Record a point when its time has come."""
+        if self.training_seconds() >= self.next:
+            self._record(net, len(net.history))
+            self.next += self.every
+
+
+KEYS = ("objective", "constraint")
 
 
 def _name(obj) -> str:
@@ -374,7 +424,11 @@ def fit_fairsk(spec: RunSpec, data) -> dict:
     compiled, encoder = compile_on_train(
         spec.constraint, bound, spec.pairing, y01["train"], data.A_train
     )
-    budget = None if spec.seconds is None else WallClockBudget(spec.seconds)
+    if spec.seconds is None:
+        curves, budget = _Curves(data, compiled, encoder), None
+    else:  # 25 points over the budget; the budget counts training only
+        curves = _TimedCurves(data, compiled, encoder, every=spec.seconds / 25)
+        budget = WallClockBudget(spec.seconds, clock=curves.training_seconds)
     kwargs = {
         "constraint": spec.constraint,
         "bound": bound,
@@ -389,26 +443,23 @@ def fit_fairsk(spec: RunSpec, data) -> dict:
     known = cls().get_params()
     kwargs = {k: v for k, v in kwargs.items() if k in known and v is not None}
     kwargs |= dict(spec.params)
-    extra = [_Curves(data, compiled, encoder), *([budget] if budget else [])]
+    extra = [curves, *([budget] if budget else [])]
     kwargs["callbacks"] = extra + list(kwargs.get("callbacks") or [])
     est = cls(**kwargs)
     with _watch_sigint() as seen:
         start = time.perf_counter()
         est.fit(data.X_train, data.y_train, sensitive_features=data.A_train)
         fit_seconds = time.perf_counter() - start
+        train_seconds = curves.training_seconds()
     last = est.history_[-1] if len(est.history_) else {}
     flagged = getattr(est, "interrupted_", False) or last.get("interrupted", False)
     if seen["sigint"] or (flagged and not (budget and budget.spent_)):
         raise KeyboardInterrupt(f"interrupted after {len(est.history_)} epochs")
     logits = {s: est.decision_function(getattr(data, f"X_{s}")) for s in y01}
-    rows = [h for h in est.history_ if "bench_train_objective" in h]
-    keys = ("train_objective", "test_objective", "train_constraint", "test_constraint")
-    curve = {key: [float(h[f"bench_{key}"]) for h in rows] for key in keys}
-    curve["epoch"] = [int(h["epoch"]) for h in rows]
-    curve["time"] = np.cumsum([float(h.get("dur", 0.0)) for h in rows]).tolist()
+    curve = curves.points
     return {
         "fit_seconds": fit_seconds,
-        "train_seconds": curve["time"][-1] if curve["time"] else 0.0,
+        "train_seconds": train_seconds,
         "epochs_run": int(est.n_iter_),
         "diverged": any(bool(h.get("diverged", False)) for h in est.history_),
         **_evaluate({s: expit(z) for s, z in logits.items()}, {}, data, spec.threshold),

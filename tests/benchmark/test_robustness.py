@@ -322,3 +322,19 @@ def test_execute_never_saves_an_interrupted_fit_as_ok(tiny_data):
         tiny_data,
     )
     assert rec["status"] == "interrupted"
+
+
+class FlagEveryEpoch(Callback):
+    """Marks each epoch interrupted, as fairsk will when any KeyboardInterrupt
+    (its time budget's included) ends a fit."""
+
+    def on_epoch_begin(self, net, **kwargs):
+        net.history.record("interrupted", True)
+
+
+def test_a_time_budget_is_not_an_interrupt(tiny_data):
+    callbacks = (("callbacks", [FlagEveryEpoch()]),)
+    spec = RunSpec("sgd", 0, "loss_gap", None, seconds=0.5, params=callbacks)
+    rec = execute(spec, tiny_data)
+    assert rec["status"] == "ok"
+    assert 0.5 <= rec["train_seconds"] < 5 and len(rec["trajectory"]["time"]) >= 1
