@@ -167,10 +167,13 @@ def test_outputs_and_resume(tmp_path, capsys, tiny):
     assert "loss_gap on the training and test sets" in html
     assert "test [95% CI]" in html and "holds on test" in html
 
-    # Rerun with the same folder: nothing runs, no run file is rewritten.
+    # Rerun with the same folder: nothing runs, no run file is rewritten (and
+    # figures not drawn again are removed, not left stale).
     before = run_ids(out)
     assert len(before) == 5
+    args.append("--no-plots")
     assert main(args) == 0
+    assert not (out / "frontier.png").exists()
     printed = capsys.readouterr().out
     assert "5 finished earlier (skipped), 0 to run" in printed
     assert run_ids(out) == before
