@@ -210,3 +210,14 @@ def test_report_escapes_text_and_lists_warnings():
     assert "&lt;b&gt;" in page and "missed [its] bound &lt;now&gt;" in page
     assert "[bold]not markup[/]" in page and "data:image/png;base64," in page
     assert "max-width:1180px" in page  # the page fits a 1280-pixel window
+
+
+def test_closing_line_names_the_runs_above_their_bound(sweep):
+    from fairsk.benchmark.sweep import _missed
+
+    records, _ = sweep
+    line = _missed(records)
+    above = [r for r in records if (r["train_constraint_violation"] or 0) > 0]
+    assert line.startswith(f"{len(above)} of 60 runs with a bound ended above it")
+    assert "ssg" in line and "warned" in line
+    assert _missed([r for r in records if r not in above]) is None
