@@ -214,16 +214,19 @@ def plot_frontier(summary, *, constraint, bounds, algorithms, y_metric="accuracy
     return fig
 
 
-def _band(runs, key):
-    """Per epoch: mean and 95% half-width of ``key`` over the runs that reached it."""
-    longest = max(len(r["trajectory"][key]) for r in runs)
-    rows = np.full((len(runs), longest), np.nan)
+def _band(runs, key, x_key):
+    """Return x, and the mean and 95% half-width over the runs that reach it."""
+    xs = sorted({x for r in runs for x in r["trajectory"][x_key]})
+    where = {x: j for j, x in enumerate(xs)}
+    rows = np.full((len(runs), len(xs)), np.nan)
     for i, r in enumerate(runs):
-        rows[i, : len(r["trajectory"][key])] = r["trajectory"][key]
+        for x, v in zip(r["trajectory"][x_key], r["trajectory"][key], strict=True):
+            rows[i, where[x]] = v
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         mean, std = np.nanmean(rows, axis=0), np.nanstd(rows, axis=0, ddof=1)
-    return mean, _clip(mean, _half(std, np.sum(np.isfinite(rows), axis=0)))
+    half = _half(std, np.sum(np.isfinite(rows), axis=0))
+    return np.asarray(xs, float), mean, _clip(mean, half)
 
 
 def plot_curves(records, *, constraint, bounds, algorithms, x_key="epoch"):
@@ -268,13 +271,9 @@ def plot_curves(records, *, constraint, bounds, algorithms, x_key="epoch"):
             color = (
                 shade[bound] if sweep and bound is not None else style_of(name)["color"]
             )
-            # By epoch; against time, each epoch at the seeds' mean time (seeds
-            # of a time budget reach different epochs: the means are over those
-            # that reached it).
-            grid = _band(group, x_key)[0]
             for ax, what in ((top, "objective"), (bottom, "constraint")):
                 for split, ls in (("train", "-"), ("test", "--")):
-                    mean, err = _band(group, f"{split}_{what}")
+                    grid, mean, err = _band(group, f"{split}_{what}", x_key)
                     style = {"color": color, "ls": ls, "lw": 1.3}
                     if len(grid) < 6:  # a few epochs: show where they are
                         style["marker"] = "."

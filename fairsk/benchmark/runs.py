@@ -118,12 +118,12 @@ class _Curves(Callback):
         """Seconds since training began, the evaluations left out."""
         return time.perf_counter() - self.start - self.evaluating
 
-    def _record(self, net, epoch):
+    def _record(self, net, epoch, at=None):
         import torch
 
         begin, p = time.perf_counter(), next(net.module_.parameters())
         self.points["epoch"].append(epoch)
-        self.points["time"].append(self.training_seconds())
+        self.points["time"].append(self.training_seconds() if at is None else at)
         for split, item in self.sets.items():
             if not torch.is_tensor(item[0]):  # on the device once
                 item[0] = torch.as_tensor(item[0], dtype=p.dtype, device=p.device)
@@ -150,9 +150,11 @@ class _TimedCurves(_Curves):
 
     def on_batch_end(self, net, **kwargs):
         """Record a point when its time has come."""
-        if self.training_seconds() >= self.next:
-            self._record(net, len(net.history))
-            self.next += self.every
+        spent = self.training_seconds()
+        if spent >= self.next:  # at its slot's time: seeds' points line up
+            slot = int(spent // self.every)
+            self._record(net, len(net.history), round(slot * self.every, 6))
+            self.next = (slot + 1) * self.every
 
 
 KEYS = ("objective", "constraint")
