@@ -99,8 +99,8 @@ class _Curves(Callback):
     time is kept out of ``training_seconds``, which the budget reads too.
     """
 
-    def __init__(self, data, compiled, encoder, every=None):
-        self.compiled, self.every, self.sets = compiled, every, {}
+    def __init__(self, data, compiled, encoder, every=None, last=None):
+        self.compiled, self.every, self.last, self.sets = compiled, every, last, {}
         for split in ("train", "test"):
             X, y, A = (getattr(data, f"{v}_{split}") for v in "XyA")
             self.sets[split] = [X, (y == 1).astype(float), group_codes(encoder, A)]
@@ -152,7 +152,7 @@ class _TimedCurves(_Curves):
         """Record a point when its time has come."""
         spent = self.training_seconds()
         if spent >= self.next:  # at its slot's time: seeds' points line up
-            slot = int(spent // self.every)
+            slot = min(int(spent // self.every), self.last)  # a late step: the end
             self._record(net, len(net.history), round(slot * self.every, 6))
             self.next = (slot + 1) * self.every
 
@@ -429,7 +429,7 @@ def fit_fairsk(spec: RunSpec, data) -> dict:
     if spec.seconds is None:
         curves, budget = _Curves(data, compiled, encoder), None
     else:  # 25 points over the budget; the budget counts training only
-        curves = _TimedCurves(data, compiled, encoder, every=spec.seconds / 25)
+        curves = _TimedCurves(data, compiled, encoder, spec.seconds / 25, last=25)
         budget = WallClockBudget(spec.seconds, clock=curves.training_seconds)
     kwargs = {
         "constraint": spec.constraint,
