@@ -40,10 +40,11 @@ settings = Settings(
 result = run_benchmark(settings, console=Console(width=110))
 
 # %%
-# The two figures the benchmark writes: each run's training trajectory
-# (objective and constraint against time, the bound dashed), and the
-# accuracy--fairness plane of the test set with the Pareto front.
-for name in ("trajectories.png", "pareto.png"):
+# The figures the benchmark writes: accuracy against each fairness measure on the
+# test set (one line per method through its bounds), the training curves
+# (objective and constraint on train and test, per epoch), and each group's
+# statistics per method.
+for name in ("frontier.png", "curves.png", "groups.png"):
     image = plt.imread(result.files[name])
     fig = plt.figure(figsize=(10, 10 * image.shape[0] / image.shape[1]))
     ax = fig.add_axes((0, 0, 1, 1))

@@ -1,30 +1,27 @@
-"""The benchmark's data: load a dataset, split it as the paper does, encode it.
+"""The benchmark's data: load a data set, split it as the paper does, encode it.
 
-Protocol (Kliachkin et al. 2025): one split for every algorithm and seed, 80/20,
-stratified on group x label (the paper stratifies on group; adding the label keeps
-the base rates too), seed 42; the encoder (standardised numbers, one-hot codes) is
-fit on the training rows only. ``max_train`` / ``max_test`` then draw a stratified
-subsample of each side (the default run uses a training subset so that the fairlearn
-reductions, which refit their base learner dozens of times, stay fast).
+One split for every algorithm and seed: 80/20, stratified on group x label (the
+paper stratifies on group: ``stratify="group"``), seed 42; the encoder is fit on
+the training rows only. ``max_train`` / ``max_test`` then draw a stratified
+subsample of each side (the default run uses 8,000 training rows so that
+fairlearn's reductions, which refit their base learner many times, stay fast).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-__all__ = ["BenchmarkData", "DataError", "DatasetSpec", "load_benchmark_data"]
+from .settings import DatasetSpec
 
-DATASETS = ("adult", "acs-income", "pums")
+__all__ = ["BenchmarkData", "DataError", "DatasetSpec", "load_benchmark_data"]
 
 
 class DataError(RuntimeError):
-    """The dataset could not be loaded or split; the message says why.
+    """The data set could not be loaded or split; the message says why.
 
     Examples
     --------
@@ -36,80 +33,17 @@ class DataError(RuntimeError):
     """
 
 
-@dataclass(frozen=True)
-class DatasetSpec:
-    """What to load and how to split it (everything that changes the data).
-
-    Parameters
-    ----------
-    name : {"adult", "acs-income", "pums"}
-        The embedded UCI Adult, folktables' ACSIncome, or an income task on a PUMS
-        CSV (``pums_csv``).
-    groups : str
-        Sensitive features (:class:`~fairsk.datasets.SensitiveFeatureBuilder`'s
-        ``group``: ``race_binary``, ``race``, ``sex``, ``sex_race`` or column names
-        joined by commas).
-
-    Examples
-    --------
-    >>> spec = DatasetSpec(max_train=500)
-    >>> spec.describe()
-    'UCI Adult (embedded)'
-    >>> spec.key() == DatasetSpec(max_train=500, data_home="/elsewhere").key()
-    True
-    >>> spec.key() == DatasetSpec(max_train=1000).key()  # other data, other runs
-    False
-    """
-
-    name: str = "adult"
-    groups: str = "race_binary"
-    min_group_size: int | None = None
-    drop_sensitive: bool = False
-    states: tuple[str, ...] = ("OK",)
-    year: int = 2018
-    data_home: str | None = None
-    download: bool = True
-    pums_csv: str | None = None
-    test_size: float = 0.2
-    split_seed: int = 42
-    max_train: int | None = 8_000
-    max_test: int | None = None
-
-    def key(self) -> str:
-        """Short hash of the fields that change the data (not where it lives)."""
-        fields = asdict(self)
-        fields.pop("data_home")
-        fields.pop("download")
-        if self.name != "acs-income":
-            fields.pop("states")
-            fields.pop("year")
-        text = json.dumps(fields, sort_keys=True, default=str)
-        return hashlib.sha1(text.encode()).hexdigest()[:8]
-
-    def describe(self) -> str:
-        """One line naming the dataset."""
-        if self.name == "adult":
-            return "UCI Adult (embedded)"
-        if self.name == "acs-income":
-            return f"ACSIncome {self.year} 1-Year, {'+'.join(self.states)} (folktables)"
-        return f"PUMS income task on {self.pums_csv}"
-
-
 @dataclass
 class BenchmarkData:
     """Encoded train and test sets, shared by every run of a benchmark.
-
-    Made by :func:`load_benchmark_data`: float32 features, 0/1 labels, group labels
-    as strings.
 
     Examples
     --------
     >>> data = load_benchmark_data(DatasetSpec(max_train=300, max_test=200))
     >>> data.X_train.dtype, sorted(set(data.y_train.tolist())), data.A_train.dtype.kind
     (dtype('float32'), [0, 1], 'U')
-    >>> summary = data.summary()
-    >>> summary["n_train"], summary["n_test"], sorted(summary["groups"])
-    (300, 200, ['Non-White', 'White'])
+    >>> data.summary()["n_train"], sorted(data.summary()["groups"])
+    (300, ['Non-White', 'White'])
     """
 
     spec: DatasetSpec
@@ -122,6 +56,7 @@ class BenchmarkData:
     feature_names: list[str]
     n_rows: int
     groups: list[str] = field(default_factory=list)
+    positive: str = "1"
 
     @property
     def key(self) -> str:
@@ -132,21 +67,66 @@ class BenchmarkData:
         """Sizes, groups and base rates, for the report."""
         return {
             "dataset": self.spec.describe(),
-            "groups_by": self.spec.groups,
+            "groups_by": self.spec.sensitive or self.spec.groups,
             "n_rows": int(self.n_rows),
             "n_train": int(self.X_train.shape[0]),
             "n_test": int(self.X_test.shape[0]),
             "n_features": int(self.X_train.shape[1]),
-            "groups": {
-                str(g): int((self.A_train == g).sum()) for g in sorted(self.groups)
-            },
+            "groups": {str(g): int((self.A_train == g).sum()) for g in self.groups},
+            "positive_class": self.positive,
             "positive_rate_train": float(self.y_train.mean()),
         }
 
 
-def _group_arg(groups: str):
-    parts = [g.strip() for g in groups.split(",") if g.strip()]
-    return parts[0] if len(parts) == 1 else parts
+def _read_csv(spec: DatasetSpec):
+    from ..datasets import TabularEncoder
+    from ..datasets._bunch import finish_loader
+
+    frame = pd.read_csv(spec.csv)
+    columns = [c.strip() for c in spec.sensitive.split(",") if c.strip()]
+    for role, names in (("--target", [spec.target]), ("--sensitive", columns)):
+        missing = [c for c in names if c not in frame.columns]
+        if missing:
+            raise DataError(
+                f"{role}: column {missing[0]!r} is not in {spec.csv}; its columns "
+                f"are {', '.join(map(str, frame.columns))}"
+            )
+    frame = frame[frame[spec.target].notna()].reset_index(drop=True)
+    labels = frame[spec.target].astype(str)
+    numbers = pd.to_numeric(pd.Series(labels.unique()), errors="coerce")
+    values = list(
+        labels.unique()[np.argsort(numbers)]
+        if numbers.notna().all()
+        else sorted(labels.unique())
+    )
+    positive = spec.positive
+    if positive is None:
+        if len(values) != 2:
+            raise DataError(
+                f"--target {spec.target} has {len(values)} values "
+                f"({', '.join(values[:6])}{'...' if len(values) > 6 else ''}); "
+                "name the positive class with --positive VALUE"
+            )
+        positive = values[-1]
+    elif positive not in values:
+        raise DataError(
+            f"--positive {positive!r} is not a value of {spec.target} "
+            f"({', '.join(values[:6])})"
+        )
+    y = pd.Series((labels == positive).astype(np.int64), name=spec.target)
+    X = frame.drop(columns=[spec.target])
+    X, y, A = finish_loader(
+        X,
+        y,
+        frame,
+        group=columns if len(columns) > 1 else columns[0],
+        min_group_size=spec.min_group_size,
+        drop_sensitive=spec.drop_sensitive,
+        return_X_y=True,
+        as_frame=True,
+        descr="",
+    )
+    return X, y, A, TabularEncoder(), positive
 
 
 def _load(spec: DatasetSpec):
@@ -159,62 +139,63 @@ def _load(spec: DatasetSpec):
         load_pums_income,
     )
 
+    parts = [g.strip() for g in spec.groups.split(",") if g.strip()]
     common = {
-        "group": _group_arg(spec.groups),
+        "group": parts[0] if len(parts) == 1 else parts,
         "min_group_size": spec.min_group_size,
         "drop_sensitive": spec.drop_sensitive,
         "return_X_y": True,
     }
     if spec.name == "adult":
-        X, y, A = load_adult(subset="all", **common)
-        return X, y, A, TabularEncoder()
+        return (*load_adult(subset="all", **common), TabularEncoder(), ">50K")
     if spec.name == "acs-income":
-        # --data-home means what FAIRSK_DATA means: ACS files live in <it>/acs.
         root = None if spec.data_home is None else get_data_home(spec.data_home)
         X, y, A = load_acs(
             "income",
             list(spec.states),
             spec.year,
-            root=None if root is None else root / "acs",
             download=spec.download,
+            root=None if root is None else root / "acs",
             **common,
         )
-        return X, y, A, ACSFeatureEncoder()
+        return X, y, A, ACSFeatureEncoder(), "PINCP > 50000"
     if spec.name == "pums":
         X, y, A = load_pums_income(spec.pums_csv, **common)
-        return X, y, A, ACSFeatureEncoder()
-    raise DataError(f"Unknown dataset {spec.name!r}; expected one of {DATASETS}.")
+        return X, y, A, ACSFeatureEncoder(), "PINCP > 50000"
+    return _read_csv(spec)
 
 
-def _stratified_split(index, strata, size, seed, what):
+def _standard_encoder():
+    """Every column as a number, missing as 0, standardised (folktables' way)."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+    def to_numbers(X):
+        frame = X.apply(pd.to_numeric, errors="coerce") if hasattr(X, "apply") else X
+        return np.nan_to_num(np.asarray(frame, dtype=np.float64))
+
+    return make_pipeline(
+        FunctionTransformer(to_numbers, feature_names_out="one-to-one"),
+        StandardScaler(),
+    )
+
+
+def _split(index, strata, size, seed, what):
     try:
         return train_test_split(
             index, train_size=size, stratify=strata[index], random_state=seed
         )
     except ValueError as exc:
         raise DataError(
-            f"Cannot draw a stratified {what} (group x label): {exc} Use larger "
-            "sizes, coarser groups, or --min-group-size."
+            f"Cannot draw a stratified {what}: {exc} Use larger sizes, coarser "
+            "groups, or --min-group-size."
         ) from exc
 
 
 def load_benchmark_data(spec: DatasetSpec) -> BenchmarkData:
-    """Load, split and encode the dataset of ``spec``.
+    """Load, split and encode the data set of ``spec``.
 
-    Parameters
-    ----------
-    spec : DatasetSpec
-        The dataset and its split.
-
-    Returns
-    -------
-    BenchmarkData
-        float32 features, 0/1 int labels, group labels as strings.
-
-    Raises
-    ------
-    DataError
-        The data could not be read, downloaded, or split; the message says why.
+    Raises :class:`DataError` when it cannot be read, downloaded, split or encoded.
 
     Examples
     --------
@@ -223,25 +204,25 @@ def load_benchmark_data(spec: DatasetSpec) -> BenchmarkData:
     (500, 200, ['Non-White', 'White'])
     """
     try:
-        X, y, A, encoder = _load(spec)
+        X, y, A, encoder, positive = _load(spec)
     except (OSError, ValueError, KeyError) as exc:
         # FileNotFoundError / ACSDownloadError carry instructions worth showing.
         raise DataError(f"{type(exc).__name__}: {exc}") from exc
+    if spec.encoding == "standard":
+        encoder = _standard_encoder()
     y = np.asarray(y).astype(np.int64)
     A = np.asarray(A).astype(str)
-    strata = np.char.add(np.char.add(A, "|"), y.astype(str))
-    index = np.arange(len(y))
-    train, test = _stratified_split(
-        index, strata, 1 - spec.test_size, spec.split_seed, "80/20 split"
+    strata = (
+        A
+        if spec.stratify == "group"
+        else np.char.add(np.char.add(A, "|"), y.astype(str))
     )
+    index = np.arange(len(y))
+    train, test = _split(index, strata, 1 - spec.test_size, spec.split_seed, "split")
     if spec.max_train is not None and spec.max_train < len(train):
-        train, _ = _stratified_split(
-            train, strata, spec.max_train, spec.split_seed, "training subset"
-        )
+        train, _ = _split(train, strata, spec.max_train, spec.split_seed, "subset")
     if spec.max_test is not None and spec.max_test < len(test):
-        test, _ = _stratified_split(
-            test, strata, spec.max_test, spec.split_seed, "test subset"
-        )
+        test, _ = _split(test, strata, spec.max_test, spec.split_seed, "subset")
     train, test = np.sort(train), np.sort(test)
     X = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
     try:
@@ -261,4 +242,5 @@ def load_benchmark_data(spec: DatasetSpec) -> BenchmarkData:
         feature_names=[str(f) for f in encoder.get_feature_names_out()],
         n_rows=len(y),
         groups=sorted(set(A[train].tolist())),
+        positive=str(positive),
     )

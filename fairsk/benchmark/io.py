@@ -1,23 +1,38 @@
-"""Atomic file writes, and the per-run store that makes a benchmark resumable.
+"""The output folder: atomic writes, one file per finished run, and a lock.
 
-Every file is written to a temporary file in the same folder and moved into place
-with :func:`os.replace` (atomic on POSIX and Windows), so a reader -- or a rerun
-after a crash -- sees either the old file or the new one, never half of one.
-Each finished run is its own ``runs/<run_id>.json``; a rerun with the same output
-folder skips the runs found there (except those an earlier fairsk recorded without
-today's fields, see :func:`~fairsk.benchmark.runs.is_complete`).
+Every file is written to a temporary file beside it and moved into place with
+:func:`os.replace`, so a reader -- or a rerun after a crash -- sees the old file
+or the new one, never half of one; it gets the permissions of any file the user
+creates (``0666`` less the umask). Each finished run is ``runs/<run_id>.json``; a
+rerun with the same folder skips those runs. :class:`FolderLock` keeps two
+benchmarks from writing one folder at once.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as _dt
 import json
 import math
 import os
+import re
+import socket
 import tempfile
 from pathlib import Path
 
-__all__ = ["RunStore", "atomic_write", "to_json"]
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no lock
+    fcntl = None
+
+__all__ = [
+    "FolderBusyError",
+    "FolderLock",
+    "RunStore",
+    "atomic_write",
+    "safe_name",
+    "to_json",
+]
 
 
 def atomic_write(path: str | os.PathLike, data: str | bytes) -> Path:
@@ -32,13 +47,14 @@ def atomic_write(path: str | os.PathLike, data: str | bytes) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    mode = "wb" if isinstance(data, bytes) else "w"
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(
-            fd, mode, **({} if mode == "wb" else {"encoding": "utf-8"})
-        ) as f:
-            f.write(data)
+        if hasattr(os, "fchmod"):  # mkstemp makes the file 0600: use the umask
+            umask = os.umask(0o022)
+            os.umask(umask)
+            os.fchmod(fd, 0o666 & ~umask)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.encode("utf-8") if isinstance(data, str) else data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -50,7 +66,6 @@ def atomic_write(path: str | os.PathLike, data: str | bytes) -> Path:
 
 
 def _clean(obj):
-    """JSON-safe copy: numpy scalars to Python, NaN/inf to None."""
     if isinstance(obj, dict):
         return {str(k): _clean(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
@@ -63,10 +78,7 @@ def _clean(obj):
 
 
 def to_json(obj, **kwargs) -> str:
-    """``json.dumps`` of :func:`_clean` (strict JSON: no NaN).
-
-    numpy scalars become Python numbers, tuples lists, NaN and infinities
-    ``null``; ``kwargs`` go to :func:`json.dumps`.
+    """Strict JSON: numpy scalars as numbers, NaN as null, other objects as text.
 
     Examples
     --------
@@ -74,16 +86,23 @@ def to_json(obj, **kwargs) -> str:
     >>> to_json({"value": np.float32(0.5), "missing": float("nan"), "ids": (1, 2)})
     '{"value": 0.5, "missing": null, "ids": [1, 2]}'
     """
-    return json.dumps(_clean(obj), allow_nan=False, **kwargs)
+    return json.dumps(_clean(obj), allow_nan=False, default=str, **kwargs)
+
+
+def safe_name(part) -> str:
+    """Make ``part`` usable in a file name: letters, digits and ``._=+-`` only.
+
+    Examples
+    --------
+    >>> safe_name("x/../../escaped"), safe_name("..")
+    ('x_.._.._escaped', '_')
+    """
+    text = re.sub(r"[^A-Za-z0-9._=+-]+", "_", str(part))
+    return "_" if set(text) <= {"."} else text
 
 
 class RunStore:
     """The ``runs/`` folder of an output folder: one JSON file per finished run.
-
-    Parameters
-    ----------
-    folder : path-like
-        The benchmark's output folder.
 
     Examples
     --------
@@ -101,27 +120,93 @@ class RunStore:
         self.folder = Path(folder) / "runs"
 
     def path(self, run_id: str) -> Path:
-        """File of one run."""
-        return self.folder / f"{run_id}.json"
+        """File of one run; a ValueError when the id would leave the folder."""
+        path = self.folder / f"{run_id}.json"
+        if path.resolve().parent != self.folder.resolve():
+            raise ValueError(f"run id {run_id!r} names a file outside {self.folder}")
+        return path
 
     def save(self, record: dict) -> Path:
         """Write one run's record (atomically)."""
         return atomic_write(self.path(record["run_id"]), to_json(record, indent=1))
 
-    def load(self, run_id: str) -> dict | None:
-        """One run's record, or None when absent or unreadable."""
-        try:
-            return json.loads(self.path(run_id).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
+    def read(self) -> dict[str, object]:
+        """Every run file's content by file name (None when it is not JSON)."""
+        out = {}
+        for path in sorted(self.folder.glob("*.json")) if self.folder.is_dir() else []:
+            try:
+                out[path.stem] = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                out[path.stem] = None
+        return out
 
     def finished(self) -> dict[str, dict]:
-        """Return the records of the finished runs in the folder, by run id."""
-        out = {}
-        if not self.folder.is_dir():
-            return out
-        for path in sorted(self.folder.glob("*.json")):
-            record = self.load(path.stem)
-            if record is not None and record.get("status") in self.FINISHED:
-                out[path.stem] = record
-        return out
+        """Return the finished runs' records by run id (no check of their content)."""
+        return {
+            stem: rec
+            for stem, rec in self.read().items()
+            if isinstance(rec, dict) and rec.get("status") in self.FINISHED
+        }
+
+
+class FolderBusyError(RuntimeError):
+    """Another benchmark holds the output folder's lock.
+
+    Examples
+    --------
+    >>> issubclass(FolderBusyError, RuntimeError)
+    True
+    """
+
+
+class FolderLock:
+    """Hold ``<folder>/.fairsk-benchmark.lock`` while a benchmark writes the folder.
+
+    An OS lock (``flock``): released when the process ends, however it ends, so a
+    crashed benchmark leaves no stale lock. No lock where ``fcntl`` is missing.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> with FolderLock(folder):
+    ...     try:
+    ...         FolderLock(folder).__enter__()
+    ...     except FolderBusyError as exc:
+    ...         print("in use" in str(exc))
+    True
+    """
+
+    def __init__(self, folder: str | os.PathLike):
+        self.folder = Path(folder)
+        self.path = self.folder / ".fairsk-benchmark.lock"
+        self._fd = None
+
+    def __enter__(self):
+        if fcntl is None:  # pragma: no cover
+            return self
+        self.folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = self.path.read_text(encoding="utf-8", errors="replace").strip()
+            os.close(fd)
+            raise FolderBusyError(
+                f"{self.folder} is in use by another fairsk benchmark "
+                f"({holder or 'unknown process'}); wait for it to finish or choose "
+                "another output folder (-o)."
+            ) from None
+        os.ftruncate(fd, 0)
+        started = _dt.datetime.now().isoformat(timespec="seconds")
+        os.write(
+            fd, f"pid {os.getpid()} on {socket.gethostname()} since {started}".encode()
+        )
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc):
+        if self._fd is not None:
+            os.ftruncate(self._fd, 0)
+            os.close(self._fd)  # closing releases the lock
+            self._fd = None

@@ -1,16 +1,24 @@
-"""Where runs execute: in this process, on joblib workers, or on a Dask cluster.
+"""Where runs execute: in this process, on joblib's loky workers, or on Dask.
 
-Runs are independent, so each backend only has to hand out :func:`execute` calls
-and give back their records as they finish (the caller saves each one at once,
-which is what makes an interrupted benchmark resumable).
+A dead worker does not end the sweep. On loky (the OOM killer's SIGKILL breaks the
+pool) the runs that were in flight run again one at a time, and a run that kills
+its worker alone is recorded as failed with the cause. On Dask the data set is on
+every worker (``broadcast``); a run whose worker keeps dying (``KilledWorker``)
+fails alone, and one cancelled because its data were lost is submitted again with
+the data scattered afresh. A rerun retries failed runs.
+
+Dask is driven with its own client rather than joblib's ``dask`` backend, which
+runs every task in the calling process when the cluster has a single thread (or
+while its only other worker restarts) and scatters the data to one worker only.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from concurrent.futures import BrokenExecutor, CancelledError
 
-from .runs import RunSpec, execute
+from .runs import execute
 
 __all__ = ["effective_jobs", "iter_results"]
 
@@ -28,36 +36,29 @@ def effective_jobs(n_jobs: int, n_runs: int) -> int:
     return max(1, min(jobs, n_runs))
 
 
+def _failed(spec, exc: BaseException) -> dict:
+    return {
+        "run_id": spec.run_id,
+        "family": spec.family,
+        "algorithm": spec.algorithm,
+        "seed": spec.seed,
+        "constraint": spec.constraint,
+        "bound": spec.bound,
+        "status": "error",
+        "n_warnings": 0,
+        "warnings": [],
+        "error": f"its worker died ({type(exc).__name__}: {exc}); out of memory? "
+        "A rerun retries it.",
+    }
+
+
 def iter_results(
-    specs: list[RunSpec],
-    data,
-    *,
-    n_jobs: int = 1,
-    dask_scheduler: str | None = None,
-    dask_timeout: float = 30,
+    specs, data, *, n_jobs=1, dask_scheduler=None, dask_timeout=30
 ) -> Iterator[dict]:
-    """Execute ``specs`` and yield each run's record as soon as it finishes.
+    """Execute ``specs``; yield each run's record as soon as it finishes.
 
-    Parameters
-    ----------
-    specs : list of RunSpec
-        The runs, in the order to start them.
-    data : BenchmarkData
-        Shared by every run (sent once to each Dask worker with ``scatter``).
-    n_jobs : int, default=1
-        joblib workers (``loky`` processes); 1 runs in this process.
-    dask_scheduler : str or None, default=None
-        Address of a running ``dask.distributed`` scheduler
-        (``tcp://host:8786``); when given, runs are submitted there and ``n_jobs``
-        is ignored (the cluster's workers decide the parallelism).
-    dask_timeout : float, default=30
-        Seconds to wait for the scheduler.
-
-    Yields
-    ------
-    dict
-        A run's record (:func:`~fairsk.benchmark.runs.execute`), in completion
-        order.
+    ``n_jobs`` loky workers (1: this process), or the workers of the Dask
+    scheduler at ``dask_scheduler`` (``tcp://host:8786``).
 
     Examples
     --------
@@ -67,36 +68,75 @@ def iter_results(
     >>> sorted((rec["seed"], rec["status"]) for rec in iter_results(specs, data))
     [(0, 'ok'), (1, 'ok')]
     """
-    if not specs:
-        return
     if dask_scheduler is not None:
-        yield from _dask(specs, data, dask_scheduler, dask_timeout)
+        try:
+            from distributed import Client
+        except ImportError as exc:  # pragma: no cover
+            raise RuntimeError(
+                "--dask-scheduler needs dask.distributed: pip install 'fairsk[dask]'."
+            ) from exc
+        with Client(dask_scheduler, timeout=dask_timeout) as client:
+            yield from _on_dask(client, specs, data)
         return
-    jobs = effective_jobs(n_jobs, len(specs))
+    jobs = effective_jobs(n_jobs, len(specs) or 1)
     if jobs == 1:
-        for spec in specs:
-            yield execute(spec, data)
+        yield from (execute(spec, data) for spec in specs)
         return
     from joblib import Parallel, delayed
 
-    # batch_size=1: runs take seconds, and they are ordered longest first.
-    parallel = Parallel(n_jobs=jobs, return_as="generator_unordered", batch_size=1)
-    yield from parallel(delayed(execute)(spec, data) for spec in specs)
+    queue, alone = list(specs), []
+    while queue or alone:
+        batch = [alone.pop(0)] if alone else queue
+        started, done = [], set()
 
+        def tasks(batch=batch, started=started):
+            for spec in batch:
+                started.append(spec)
+                yield delayed(execute)(spec, data)
 
-def _dask(specs, data, address, timeout) -> Iterator[dict]:
-    try:
-        from distributed import Client, as_completed
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise RuntimeError(
-            "--dask-scheduler needs dask.distributed: pip install 'fairsk[dask]'."
-        ) from exc
-    with Client(address, timeout=timeout) as client:
-        # One copy of the data per worker instead of one per task.
-        shared = client.scatter(data, broadcast=True)
-        futures = [client.submit(execute, spec, shared, pure=False) for spec in specs]
+        # One run at a time per worker, and no more dispatched than workers: only
+        # the runs in flight go with a dead worker. A run retried alone still runs
+        # on a worker (n_jobs=2), never in this process.
+        parallel = Parallel(
+            n_jobs=max(jobs, 2),
+            batch_size=1,
+            pre_dispatch="n_jobs",
+            return_as="generator_unordered",
+        )
         try:
-            for future in as_completed(futures):
+            for rec in parallel(tasks()):
+                done.add(rec["run_id"])
+                yield rec
+        except BrokenExecutor as exc:
+            lost = [s for s in started if s.run_id not in done]
+            if batch is not queue or len(lost) == 1:
+                yield from (_failed(s, exc) for s in lost)
+            else:
+                alone += lost
+        if batch is queue:
+            queue = [s for s in queue if s not in started]
+
+
+def _on_dask(client, specs, data) -> Iterator[dict]:
+    from distributed import KilledWorker, as_completed
+
+    shared = client.scatter(data, broadcast=True)  # a copy on every worker
+    owner = {client.submit(execute, s, shared, pure=False): (s, 0) for s in specs}
+    pending = as_completed(list(owner))
+    try:
+        for future in pending:
+            spec, tries = owner.pop(future)
+            try:
                 yield future.result()
-        finally:
-            client.cancel(futures)
+            except KilledWorker as exc:  # it killed every worker it ran on
+                yield _failed(spec, exc)
+            except CancelledError as exc:  # its data went with a worker
+                if tries == 2:
+                    yield _failed(spec, exc)
+                    continue
+                shared = client.scatter(data, broadcast=True)
+                again = client.submit(execute, spec, shared, pure=False)
+                owner[again] = (spec, tries + 1)
+                pending.add(again)
+    finally:
+        client.cancel(list(owner))

@@ -1,20 +1,20 @@
-"""Which algorithms a benchmark can run, by short name.
+"""What a benchmark can run: algorithms by short name, and constraints' metadata.
 
 Ours are found in :mod:`fairsk`'s public names: every exported subclass of
-:class:`~fairsk.estimators.BaseFairClassifier`. The paper's methods get the names
-below; a classifier added to ``fairsk.__all__`` later joins under its class name,
-lower case, without "Classifier" (``FooBarClassifier`` -> ``foobar``), with no edit
-here. fairlearn's mitigations are listed in :mod:`fairsk.benchmark.baselines`.
+:class:`~fairsk.estimators.BaseFairClassifier`, the paper's methods under the
+names of :data:`KNOWN_NAMES`, a new one as its class name in lower case without
+"Classifier". fairlearn's mitigations are in :mod:`fairsk.benchmark.baselines`.
+:data:`CONSTRAINT_CATALOG` is the benchmark's one table of what each constraint is
+measured by, per group and overall, and what fairlearn runs instead.
 """
 
 from __future__ import annotations
 
 import inspect
-
-from .baselines import FAIRLEARN_BASELINES
+from typing import NamedTuple
 
 __all__ = [
-    "DEFAULT_FAIRLEARN",
+    "CONSTRAINT_CATALOG",
     "algorithm_names",
     "default_algorithms",
     "family",
@@ -33,6 +33,43 @@ KNOWN_NAMES = {
 
 #: fairlearn baselines run by default (the unmitigated bases are opt-in).
 DEFAULT_FAIRLEARN = ("eg-logreg", "eg-hgb", "gs-logreg", "gs-hgb", "threshold-hgb")
+
+
+class ConstraintInfo(NamedTuple):
+    """How the benchmark reports a constraint (one row of the catalog)."""
+
+    metric: str  # key of fairsk.metrics.paper_metrics measuring it on a split
+    group_stat: str  # per-group statistic of the groups figure
+    moment: str | None  # fairlearn.reductions moment (None: no counterpart)
+    threshold: str | None  # ThresholdOptimizer's constraints (None: none)
+    relaxable: bool = True  # ThresholdOptimizer takes tol=bound
+
+
+#: One entry per fairsk constraint (issue 14 moves this to fairsk.constraints).
+# fmt: off
+CONSTRAINT_CATALOG: dict[str, ConstraintInfo] = {
+    "loss_gap": ConstraintInfo("loss_gap", "loss", None, None),
+    "demographic_parity": ConstraintInfo(
+        "ind", "selection_rate", "DemographicParity", "demographic_parity"),
+    "demographic_parity_ratio": ConstraintInfo(
+        "ind", "selection_rate", "DemographicParity", None),
+    "equalized_odds": ConstraintInfo(
+        "equalized_odds_difference", "tpr", "EqualizedOdds", "equalized_odds", False),
+    "equalized_odds_ratio": ConstraintInfo(
+        "equalized_odds_difference", "tpr", "EqualizedOdds", None),
+    "equal_opportunity": ConstraintInfo("equal_opportunity_difference", "tpr",
+                                        "TruePositiveRateParity",
+                                        "true_positive_rate_parity"),
+    "equal_opportunity_ratio": ConstraintInfo(
+        "equal_opportunity_difference", "tpr", "TruePositiveRateParity", None),
+    "error_rate_parity": ConstraintInfo(
+        "error_rate_difference", "error_rate", "ErrorRateParity", None),
+    "error_rate_ratio": ConstraintInfo(
+        "error_rate_difference", "error_rate", "ErrorRateParity", None),
+    "bounded_group_loss": ConstraintInfo(
+        "max_group_loss", "loss", "BoundedGroupLoss", None),
+}
+# fmt: on
 
 
 def our_estimators() -> dict[str, type]:
@@ -56,16 +93,10 @@ def our_estimators() -> dict[str, type]:
             and obj is not BaseFairClassifier
         ):
             name = KNOWN_NAMES.get(obj.__name__)
-            if name is None:
-                name = obj.__name__.removesuffix("Classifier").lower()
-            found[name] = obj
+            found[name or obj.__name__.removesuffix("Classifier").lower()] = obj
     order = list(KNOWN_NAMES.values())
-    return dict(
-        sorted(
-            found.items(),
-            key=lambda kv: (order.index(kv[0]) if kv[0] in order else 99, kv[0]),
-        )
-    )
+    rank = {name: i for i, name in enumerate(order)}
+    return dict(sorted(found.items(), key=lambda kv: (rank.get(kv[0], 99), kv[0])))
 
 
 def family(name: str) -> str:
@@ -76,6 +107,8 @@ def family(name: str) -> str:
     >>> family("eg-hgb"), family("sslalm")
     ('fairlearn', 'fairsk')
     """
+    from .baselines import FAIRLEARN_BASELINES
+
     return "fairlearn" if name in FAIRLEARN_BASELINES else "fairsk"
 
 
@@ -88,21 +121,18 @@ def algorithm_names() -> list[str]:
     >>> names[0], "eg-logreg" in names, "logreg" in names
     ('sslalm', True, True)
     """
+    from .baselines import FAIRLEARN_BASELINES
+
     return [*our_estimators(), *FAIRLEARN_BASELINES]
 
 
 def default_algorithms() -> list[str]:
     """Return the default selection: all of ours, and fairlearn's mitigations.
 
-    fairlearn's: ExponentiatedGradient and GridSearch on LogisticRegression and
-    HistGradientBoosting, and ThresholdOptimizer on HistGradientBoosting.
-
     Examples
     --------
     >>> chosen = default_algorithms()
     >>> [name for name in chosen if family(name) == "fairlearn"]
     ['eg-logreg', 'eg-hgb', 'gs-logreg', 'gs-hgb', 'threshold-hgb']
-    >>> "sslalm" in chosen, "logreg" in chosen
-    (True, False)
     """
     return [*our_estimators(), *DEFAULT_FAIRLEARN]

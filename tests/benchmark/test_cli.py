@@ -172,3 +172,153 @@ def test_missing_pums_csv_is_a_clean_error(tmp_path, capsys):
     assert code == 1
     out = capsys.readouterr().out
     assert "error:" in out and "none.csv" in out
+
+
+def test_preset_paper_is_the_papers_protocol():
+    s = parse(["benchmark", "--preset", "paper"])
+    d = s.dataset
+    assert (d.name, d.states, d.year, d.drop_sensitive) == (
+        "acs-income",
+        ("OK",),
+        2018,
+        True,
+    )
+    assert d.max_train is None and d.stratify == "group" and d.encoding == "standard"
+    assert s.constraint == "loss_gap" and s.bounds == [0.005] and s.pairing == "auto"
+    assert s.seeds == list(range(10)) and s.seconds == 30 and s.epochs is None
+    assert s.algorithms == ["sslalm", "alm", "ssg", "ghost", "penalty", "sgd"]
+    assert s.y_metric == "auc_m"
+    p = s.params
+    # No margin, no averaging, constant steps, no weight decay (ALGORITHMS.md).
+    for name in s.algorithms:
+        assert p[name]["confidence"] is None and p[name]["average"] is None
+        assert p[name]["lr_schedule"] == "constant" and p[name]["alpha"] == 0
+    assert {
+        k: p["sslalm"][k]
+        for k in (
+            "lr",
+            "dual_lr",
+            "penalty",
+            "smoothing",
+            "anchor_rate",
+            "multiplier_max",
+            "batch_size",
+        )
+    } == {
+        "lr": 0.01,
+        "dual_lr": 0.05,
+        "penalty": 1.0,
+        "smoothing": 2.0,
+        "anchor_rate": 0.5,
+        "multiplier_max": 10.0,
+        "batch_size": 8,
+    }
+    assert (p["ssg"]["tolerance"], p["ssg"]["lr"], p["ssg"]["constraint_lr"]) == (
+        1e-4,
+        0.5,
+        0.05,
+    )
+    assert p["ssg"]["batch_size"] == 16 and p["sgd"] == p["sgd"] | {"lr": 0.005}
+    ghost = p["ghost"]
+    assert (ghost["level_probability"], ghost["direction_bound"], ghost["lr"]) == (
+        0.4,
+        10.0,
+        0.05,
+    )
+    assert (ghost["step_decay"], ghost["feasibility_radius"]) == (0.05, 0.8)
+    assert (ghost["feasibility_mix"], ghost["proximal_weight"]) == (0.5, 1.0)
+
+
+def test_preset_values_give_way_to_the_users():
+    s = parse(
+        [
+            "benchmark",
+            "--preset",
+            "paper",
+            "--pums-csv",
+            "people.csv",
+            "--epochs",
+            "5",
+            "--seeds",
+            "0",
+            "--param",
+            "sslalm.lr=0.02",
+        ]
+    )
+    assert s.dataset.name == "pums" and s.dataset.stratify == "group"
+    assert s.epochs == 5 and s.seconds is None and s.seeds == [0]
+    assert s.params["sslalm"]["lr"] == 0.02 and s.params["sslalm"]["batch_size"] == 8
+
+
+@pytest.fixture
+def synthetic_people_csv(tmp_path):
+    path = tmp_path / "synthetic_people.csv"
+    rows = ["age,job,sex,income"] + [
+        f"{20 + i % 40},{'abc'[i % 3]},{'FM'[i % 2]},{'>50K' if i % 5 < 2 else '<=50K'}"
+        for i in range(400)
+    ]
+    path.write_text("\n".join(rows))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            ["--target", "wage", "--sensitive", "sex"],
+            "--target: column 'wage' is not in",
+        ),
+        (["--target", "income", "--sensitive", "race"], "--sensitive: column 'race'"),
+        (["--target", "age", "--sensitive", "sex"], "name the positive class with"),
+        (["--target", "income", "--sensitive", "sex", "--positive", "rich"], "'rich'"),
+    ],
+)
+def test_csv_errors_name_the_column(
+    synthetic_people_csv, tmp_path, capsys, extra, message
+):
+    args = [
+        "benchmark",
+        "--csv",
+        str(synthetic_people_csv),
+        *extra,
+        "-o",
+        str(tmp_path),
+    ]
+    assert main(args) == 1
+    out = " ".join(capsys.readouterr().out.split())
+    assert "error:" in out and message in out and "Traceback" not in out
+
+
+def test_csv_needs_its_columns_named(capsys):
+    assert main(["benchmark", "--csv", "people.csv", "--target", "y"]) == 2
+    assert "--sensitive COL" in capsys.readouterr().err
+
+
+def test_any_csv_runs(synthetic_people_csv, tmp_path, capsys):
+    args = [
+        "benchmark",
+        "--csv",
+        str(synthetic_people_csv),
+        "--target",
+        "income",
+        "--sensitive",
+        "sex",
+        "--algorithms",
+        "sgd",
+        "--seeds",
+        "0",
+        "--epochs",
+        "1",
+        "--n-jobs",
+        "1",
+        "--no-plots",
+        "-o",
+        str(tmp_path),
+    ]
+    assert main(args) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert (
+        "synthetic_people.csv (target income)" in out and "positive class >50K" in out
+    )
+    assert "groups (sex, train): F 160, M 160" in out
+    assert str(tmp_path.parent) not in (tmp_path / "report.html").read_text()

@@ -55,14 +55,12 @@ VERSION_COLUMNS = [
     "version_fairlearn",
     "version_python",
 ]
-FILES = [
-    "results.csv",
-    "results.json",
-    "summary.csv",
-    "trajectories.png",
-    "pareto.png",
-    "report.html",
+FIGURES = [
+    f"{stem}.{fmt}"
+    for stem in ("frontier", "curves", "groups")
+    for fmt in ("png", "svg")
 ]
+FILES = ["results.csv", "results.json", "summary.csv", *FIGURES, "report.html"]
 
 
 def run_ids(folder):
@@ -92,12 +90,17 @@ def test_outputs_and_resume(tmp_path, capsys, tiny):
     assert "5 runs: 0 finished earlier (skipped), 5 to run" in printed
     assert "Test set, mean" in printed and "sslalm" in printed
     assert "loss_gap on train and test (95% bootstrap interval" in printed
-    assert "holds on test" in printed
+    assert "holds" in printed and "on test" in printed
 
     for name in FILES:
         assert (out / name).is_file(), name
-    for name in ("trajectories.png", "pareto.png"):
-        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for name in FIGURES:
+        head = (out / name).read_bytes()[:8]
+        assert (
+            head == b"\x89PNG\r\n\x1a\n"
+            if name.endswith("png")
+            else head == b"<?xml ve"
+        )
 
     df = pd.read_csv(out / "results.csv")
     # sgd: bound-free, 2 seeds; sslalm: 2 seeds; GridSearch: deterministic, once.
@@ -139,31 +142,38 @@ def test_outputs_and_resume(tmp_path, capsys, tiny):
     assert len(payload["runs"]) == 5
     ssl = next(r for r in payload["runs"] if r["algorithm"] == "sslalm")
     traj = ssl["trajectory"]
-    assert len(traj["time"]) == len(traj["objective"]) == ssl["epochs_run"] == 1
-    assert len(traj["constraints"]["loss_gap"]) == 1
+    assert len(traj["time"]) == len(traj["test_constraint"]) == ssl["epochs_run"] == 1
+    groups = ssl["test_groups"]["selection_rate"]
+    assert (
+        set(groups) == {"White", "Non-White"}
+        and sum(g[2] for g in groups.values()) == 300
+    )
 
     summary = pd.read_csv(out / "summary.csv")
     assert list(summary["method"]) == ["sgd", "sslalm", "gs-logreg"]
     assert summary.loc[summary.method == "sslalm", "n"].item() == 2
     ssl_rows = df[df.algorithm == "sslalm"]
     ssl_summary = summary.set_index("method").loc["sslalm"]
-    assert ssl_summary["constraint_test_mean"] == pytest.approx(
+    assert ssl_summary["test_constraint_value_mean"] == pytest.approx(
         ssl_rows["test_constraint_value"].mean()
     )
-    assert ssl_summary["constraint_test_holds_mean"] == pytest.approx(
-        ssl_rows["test_constraint_holds"].astype(bool).mean()
-    )
+    assert ssl_summary["holds"] == ssl_rows["test_constraint_holds"].astype(bool).sum()
+    assert ssl_summary["holds_known"] == 2
 
     html = (out / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 2
+    assert html.count("data:image/png;base64,") == 3
+    assert str(tmp_path) not in html  # no absolute paths
     assert "sslalm" in html and "Training set" in html and "<table" in html
     assert "loss_gap on the training and test sets" in html
     assert "test [95% CI]" in html and "holds on test" in html
 
-    # Rerun with the same folder: nothing runs, no run file is rewritten.
+    # Rerun with the same folder: nothing runs, no run file is rewritten (and
+    # figures not drawn again are removed, not left stale).
     before = run_ids(out)
     assert len(before) == 5
+    args.append("--no-plots")
     assert main(args) == 0
+    assert not (out / "frontier.png").exists()
     printed = capsys.readouterr().out
     assert "5 finished earlier (skipped), 0 to run" in printed
     assert run_ids(out) == before
@@ -223,7 +233,9 @@ def test_interrupted_benchmark_resumes(tmp_path, capsys, monkeypatch, tiny):
 
     monkeypatch.setattr(parallel, "execute", interrupt_second)
     assert main(args) == 130
-    assert "Rerun the same command to resume" in capsys.readouterr().out
+    assert "Rerun the same command to resume" in " ".join(
+        capsys.readouterr().out.split()
+    )
     assert len(run_ids(out)) == 1  # the run in flight is lost, not the finished one
 
     monkeypatch.setattr(parallel, "execute", real)

@@ -82,8 +82,12 @@ def test_execute_records_metrics_and_trajectory(tiny_data):
         1 - rec["test_accuracy"]
     )
     traj = rec["trajectory"]
-    assert len(traj["objective"]) == 2 and traj["time"][1] >= traj["time"][0]
-    assert set(traj["constraints"]) == {"loss_gap"}
+    assert traj["epoch"] == [1, 2] and traj["time"][1] >= traj["time"][0]
+    # The curves end at the returned model only without weight averaging (its
+    # default starts at half the epochs); the first epoch's iterate is the model
+    # after one epoch, train and test alike.
+    assert set(traj) >= {"train_objective", "test_objective", "train_constraint"}
+    assert all(v >= 0 for v in traj["train_constraint"] + traj["test_constraint"])
     # The constraint on train and test: the test value with its interval.
     assert rec["constraint_bound"] == 0.01
     assert rec["train_constraint_value"] == pytest.approx(rec["train_loss_gap"])

@@ -1,0 +1,264 @@
+"""Tables: one row per run (``results.csv``), and per method and bound (summaries).
+
+:func:`summarize` aggregates the runs with pandas' ``groupby().agg`` into numbers
+only (``summary.csv``); :func:`table_cells` formats them, once, for the terminal
+(:func:`rich_tables`, split to fit its width) and for ``report.html``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+
+from ..metrics import PAPER_METRICS
+from .heldout import CONFIDENCE, HELD_OUT_FIELDS
+from .registry import CONSTRAINT_CATALOG
+
+__all__ = ["LABELS", "rich_tables", "runs_frame", "summarize", "table_cells"]
+
+#: Short labels of the metrics.
+LABELS = {
+    **PAPER_METRICS,
+    "accuracy": "Acc",
+    "equalized_odds_difference": "EOD",
+    "demographic_parity_difference": "DPD",
+    "equal_opportunity_difference": "EOpD",
+    "error_rate_difference": "ΔErr",
+    "max_group_loss": "max L_g",
+    "wd2_hist": "W₂²h",
+}
+#: Metrics of the summary tables (the paper's, and fairlearn's EOD).
+TABLE_METRICS = [*PAPER_METRICS, "equalized_odds_difference"]
+_DROP = ("trajectory", "traceback", "info", "params", "warnings", "test_groups")
+_FIRST = [
+    "run_id",
+    "algorithm",
+    "family",
+    "seed",
+    "constraint",
+    "bound",
+    "status",
+    "budget",
+    "epochs_run",
+    "fit_seconds",
+    "n_warnings",
+]
+
+
+def runs_frame(records: list[dict], extra: dict | None = None) -> pd.DataFrame:
+    """One flat row per run: spec, status, the constraint, metrics, ``extra``.
+
+    Examples
+    --------
+    >>> df = runs_frame([{"run_id": "a", "algorithm": "sgd", "status": "ok",
+    ...                   "test_ind": 0.1, "params": {"lr": 0.1}, "trajectory": {}}])
+    >>> list(df.columns), df["params"].tolist()
+    (['run_id', 'algorithm', 'status', 'test_ind', 'params', 'info', 'warnings'], \
+['{"lr": 0.1}'])
+    """
+    rows = []
+    for rec in records:
+        row = {k: v for k, v in rec.items() if k not in _DROP}
+        row["params"] = json.dumps(rec.get("params") or {}, sort_keys=True, default=str)
+        row["info"] = json.dumps(rec.get("info") or {}, sort_keys=True)
+        row["warnings"] = " | ".join(rec.get("warnings") or [])
+        rows.append(row | (extra or {}))
+    df = pd.DataFrame(rows)
+    first = [c for c in [*_FIRST, *HELD_OUT_FIELDS] if c in df.columns]
+    metrics = sorted(
+        c
+        for c in df.columns
+        if c.startswith(("train_", "test_")) and c not in first and c != "train_seconds"
+    )
+    return df[first + metrics + [c for c in df.columns if c not in first + metrics]]
+
+
+def summarize(df: pd.DataFrame, *, constraint: str, algorithms=None) -> pd.DataFrame:
+    """Per method and bound: mean, std and count of every metric, over seeds.
+
+    Successful runs only; numbers only (``<column>_mean``, ``_std``), plus ``n``,
+    the runs within the bound on the test metric (``within``), feasible on train
+    (``feasible``) and holding on test (``holds``), each with the runs known
+    (``*_known``), the warnings (``n_warnings``) and fairlearn's constraint.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"algorithm": ["a", "a"], "bound": [0.1, 0.1],
+    ...                    "status": ["ok", "ok"], "test_ind": [0.05, 0.15]})
+    >>> row = summarize(df, constraint="demographic_parity").iloc[0]
+    >>> row["method"], int(row["n"]), float(row["test_ind_mean"]), int(row["within"])
+    ('a', 2, 0.1, 1)
+    """
+    ok = df[df["status"] == "ok"].copy() if "status" in df else df.copy()
+    if ok.empty:
+        return pd.DataFrame()
+    ok["bound"] = ok["bound"].astype(float)
+
+    def flag(col, test):  # 1.0 / 0.0, NaN where unknown
+        values = pd.to_numeric(ok.get(col, pd.Series(np.nan, ok.index)), "coerce")
+        return test(values).astype(float).where(values.notna())
+
+    metric = f"test_{CONSTRAINT_CATALOG[constraint].metric}"
+    if not constraint.endswith("_ratio"):
+        ok["_within"] = flag(metric, lambda v: v <= ok["bound"]).where(
+            ok["bound"].notna()
+        )
+    ok["_feasible"] = flag("train_constraint_violation", lambda v: v <= 0)
+    ok["_holds"] = flag("test_constraint_holds", lambda v: v == 1)
+    numeric = [
+        c
+        for c in ok.columns
+        if c.startswith(("train_", "test_")) or c in ("fit_seconds", "constraint_bound")
+    ]
+    numeric = [c for c in numeric if pd.api.types.is_numeric_dtype(ok[c])]
+    named = {"n": ("algorithm", "size")}
+    named |= {f"{c}_{s}": (c, s) for c in numeric for s in ("mean", "std")}
+    for flag in ("within", "feasible", "holds"):
+        if f"_{flag}" in ok:
+            named |= {flag: (f"_{flag}", "sum"), f"{flag}_known": (f"_{flag}", "count")}
+    if "n_warnings" in ok:
+        named["n_warnings"] = ("n_warnings", "sum")
+    if "fairlearn_constraint" in ok:
+        named["fairlearn_constraint"] = ("fairlearn_constraint", "first")
+    out = ok.groupby(["algorithm", "bound"], dropna=False, sort=False).agg(**named)
+    out = out.reset_index().rename(columns={"algorithm": "method"})
+    order = {name: i for i, name in enumerate(algorithms or out["method"].unique())}
+    rank = out["method"].map(order).fillna(len(order)) * 1e6 + out["bound"].fillna(-1)
+    return out.iloc[np.argsort(rank.to_numpy(), kind="stable")].reset_index(drop=True)
+
+
+def _num(v) -> str:
+    if v is None or not math.isfinite(v):
+        return "nan"
+    return f"{v:.3f}" if abs(v) < 100 else f"{v:.1f}"
+
+
+def _spread(row, col) -> tuple[str, str]:
+    mean, std = row.get(f"{col}_mean", np.nan), row.get(f"{col}_std", np.nan)
+    return _num(mean), (f"±{_num(std)}" if row["n"] > 1 and math.isfinite(std) else "")
+
+
+def _count(row, flag) -> tuple[str, str]:
+    k = row.get(f"{flag}_known", 0)
+    if pd.isna(row["bound"]) or not k or pd.isna(k):
+        return "—", ""
+    return f"{int(row[flag])}/{int(k)}", ""
+
+
+def table_cells(summary: pd.DataFrame, kind: str, split: str = "test"):
+    """Headers and cells ``(main, below)`` of one table.
+
+    ``kind`` is ``"metrics"`` (the paper's metrics on ``split``) or
+    ``"constraint"`` (the constraint on train and test, runs within the bound,
+    time and warnings). Cells are text: full precision stays in the CSV files.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"algorithm": ["a", "a"], "bound": [0.1, 0.1],
+    ...                    "status": ["ok", "ok"], "test_ind": [0.05, 0.15]})
+    >>> headers, rows = table_cells(summarize(df, constraint="demographic_parity"),
+    ...                             "metrics")
+    >>> headers[:4], rows[0][3]
+    (['method', 'bound', 'n', 'AUC_M'], ('nan', ''))
+    >>> rows[0][headers.index("Ind")], rows[0][-1]
+    (('0.100', '±0.071'), ('1/2', ''))
+    """
+    keys = [
+        ("method", lambda r: (r["method"], "")),
+        ("bound", lambda r: ("—" if pd.isna(r["bound"]) else f"{r['bound']:g}", "")),
+        ("n", lambda r: (str(int(r["n"])), "")),
+    ]
+    if kind == "metrics":
+        cols = [
+            (LABELS[m], lambda r, m=m: _spread(r, f"{split}_{m}"))
+            for m in TABLE_METRICS
+        ]
+        if split == "test":
+            cols.append(("≤ bound", lambda r: _count(r, "within")))
+    else:
+
+        def test_ci(r):
+            mean, below = _spread(r, "test_constraint_value")
+            lo, hi = (
+                r.get("test_constraint_low_mean"),
+                r.get("test_constraint_high_mean"),
+            )
+            return f"{mean} [{_num(lo)}, {_num(hi)}]", below
+
+        cols = [
+            ("train", lambda r: _spread(r, "train_constraint_value")),
+            (f"test [{CONFIDENCE:.0%} CI]", test_ci),
+            ("feasible\non train", lambda r: _count(r, "feasible")),
+            ("holds\non test", lambda r: _count(r, "holds")),
+            ("fit s", lambda r: (f"{r.get('fit_seconds_mean', np.nan):.1f}", "")),
+            ("warn", lambda r: (str(int(r.get("n_warnings", 0) or 0)), "")),
+        ]
+    cols = keys + cols
+    return [h for h, _ in cols], [
+        [f(row) for _, f in cols] for _, row in summary.iterrows()
+    ]
+
+
+def rich_tables(headers, rows, *, title, caption="", width=100, keys=3) -> list:
+    """Rich tables of these cells, split by columns to fit ``width`` characters.
+
+    The first ``keys`` columns repeat in every part; a cell's second line is dim.
+
+    Examples
+    --------
+    >>> headers = ["method", *(f"metric {i}" for i in range(20))]
+    >>> tables = rich_tables(headers, [[("a[/]", "")] + [("0.123", "±0.001")] * 20],
+    ...                      title="t", keys=1, width=60)
+    >>> len(tables) > 1, tables[0].columns[0].header
+    (True, 'method')
+    """
+    from rich import box
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.measure import Measurement
+    from rich.table import Table
+
+    console = Console(width=width)
+
+    def build(idx, part, parts):
+        suffix = f" ({part}/{parts})" if parts > 1 else ""
+        table = Table(
+            title=escape(title + suffix),
+            caption=escape(caption),
+            pad_edge=False,
+            box=box.SIMPLE_HEAD,
+            collapse_padding=True,
+        )
+        for i in idx:
+            table.add_column(
+                escape(headers[i]),
+                justify="left" if i < 2 else "right",
+                no_wrap=i == 0,
+                overflow="fold",
+            )
+        for row in rows:
+            table.add_row(
+                *(
+                    escape(row[i][0])
+                    + (f"\n[dim]{escape(row[i][1])}[/]" if row[i][1] else "")
+                    for i in idx
+                )
+            )
+        return table
+
+    def fits(idx):  # measured unconstrained: rich clamps a measure to the width
+        wide = console.options.update(max_width=10_000)
+        return Measurement.get(console, wide, build(idx, 1, 1)).maximum <= width - 1
+
+    chunks, current = [], list(range(keys))
+    for i in range(keys, len(headers)):
+        if fits([*current, i]) or len(current) == keys:
+            current.append(i)
+        else:
+            chunks.append(current)
+            current = [*range(keys), i]
+    chunks.append(current)
+    return [build(idx, k + 1, len(chunks)) for k, idx in enumerate(chunks)]
