@@ -485,8 +485,9 @@ def paper_metrics(
         (the paper's metrics, see :data:`PAPER_METRICS`), ``accuracy``,
         ``demographic_parity_difference``, ``equalized_odds_difference``
         (fairlearn's functions), ``equal_opportunity_difference`` (spread of the
-        TPRs), ``error_rate_difference`` (spread of the error rates) and
-        ``max_group_loss`` (the largest group BCE).
+        TPRs), ``error_rate_difference`` and ``false_positive_rate_difference``
+        (spreads of the error and false-positive rates), ``max_group_loss`` and
+        ``max_group_error`` (the largest group BCE and error rate).
 
     Examples
     --------
@@ -529,5 +530,7 @@ def paper_metrics(
         # fairlearn's equal_opportunity_difference, from the frame at hand.
         "equal_opportunity_difference": _spread(rates, "tpr"),
         "error_rate_difference": _spread(rates, "error"),
+        "false_positive_rate_difference": _spread(rates, "fpr"),
         "max_group_loss": float(max_loss),
+        "max_group_error": float(rates.by_group["error"].max(skipna=False)),
     }

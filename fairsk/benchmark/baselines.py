@@ -5,7 +5,7 @@ Names: ``eg-<base>`` (ExponentiatedGradient), ``gs-<base>`` (GridSearch),
 ``<base>`` is ``logreg`` (LogisticRegression) or ``hgb``
 (HistGradientBoostingClassifier, 50 trees, no early stopping).
 
-**Matching constraints** (:data:`~fairsk.benchmark.registry.CONSTRAINT_CATALOG`):
+**Matching constraints** (:data:`~fairsk.constraints.CONSTRAINTS`):
 a difference constraint becomes the fairlearn moment with
 ``difference_bound=bound``, a ``_ratio`` one ``ratio_bound=bound``,
 ``bounded_group_loss`` ``BoundedGroupLoss(ZeroOneLoss(), upper_bound=bound)``
@@ -33,7 +33,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .registry import CONSTRAINT_CATALOG
+from fairsk.constraints import CONSTRAINTS
 
 __all__ = [
     "FAIRLEARN_BASELINES",
@@ -100,14 +100,14 @@ def fairlearn_constraint(
     Examples
     --------
     >>> print(fairlearn_constraint("loss_gap", 0.005).note)
-    proxy: DemographicParity(difference_bound=0.005) (fairlearn has no loss-gap ...
+    proxy: DemographicParity(difference_bound=0.005) (fairlearn has no counterpart ...
     """
-    info = CONSTRAINT_CATALOG[constraint]
+    info = CONSTRAINTS[constraint]
     if info.moment is None:
         if proxy is None:
             return None
         inner = fairlearn_constraint(proxy, bound, None)
-        note = f"proxy: {inner.note} (fairlearn has no loss-gap constraint)"
+        note = f"proxy: {inner.note} (fairlearn has no counterpart of {constraint})"
         return FairlearnConstraint(
             inner.moment, inner.kwargs, inner.threshold, inner.tol, note
         )

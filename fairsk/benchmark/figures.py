@@ -21,7 +21,9 @@ import warnings
 import numpy as np
 from scipy import stats
 
-from .registry import CONSTRAINT_CATALOG, algorithm_names, family
+from fairsk.constraints import CONSTRAINTS
+
+from .registry import algorithm_names, family
 from .summary import LABELS
 
 __all__ = ["plot_curves", "plot_frontier", "plot_groups", "save_figure", "style_of"]
@@ -146,7 +148,7 @@ def plot_frontier(summary, *, constraint, bounds, algorithms, y_metric="accuracy
 
     if summary.empty:
         return None
-    metric = CONSTRAINT_CATALOG[constraint].metric
+    metric = CONSTRAINTS[constraint].metric
     metrics = dict.fromkeys([metric, "ind", "sp", "sf", "wd", "loss_gap"])
     metrics = [m for m in metrics if f"test_{m}_mean" in summary]
     nrows = -(-(len(metrics) + 1) // 3)
@@ -290,7 +292,7 @@ def plot_curves(records, *, constraint, bounds, algorithms, x_key="epoch"):
         bottom.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=x_key == "epoch"))
         if i % ncols == 0:
             top.set_ylabel("objective (BCE)")
-            bottom.set_ylabel(LABELS.get(CONSTRAINT_CATALOG[constraint].metric))
+            bottom.set_ylabel(LABELS.get(CONSTRAINTS[constraint].metric))
     for j in range(len(methods), nrows * ncols):
         for k in (0, 1):
             axes[2 * (j // ncols) + k, j % ncols].set_axis_off()
@@ -359,7 +361,7 @@ def plot_groups(records, *, constraint, bound, algorithms):
     if not methods:
         return None
     stats_ = dict.fromkeys(
-        [CONSTRAINT_CATALOG[constraint].group_stat, "selection_rate", "tpr", "loss"]
+        [CONSTRAINTS[constraint].group_stat, "selection_rate", "tpr", "loss"]
     )
     groups = sorted({g for r in runs for g in r["test_groups"]["selection_rate"]})
     width = max(12.0, 0.16 * len(methods) * (len(groups) + 1) + 1.5)

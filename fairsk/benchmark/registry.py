@@ -4,17 +4,15 @@ Ours are found in :mod:`fairsk`'s public names: every exported subclass of
 :class:`~fairsk.estimators.BaseFairClassifier`, the paper's methods under the
 names of :data:`KNOWN_NAMES`, a new one as its class name in lower case without
 "Classifier". fairlearn's mitigations are in :mod:`fairsk.benchmark.baselines`.
-:data:`CONSTRAINT_CATALOG` is the benchmark's one table of what each constraint is
-measured by, per group and overall, and what fairlearn runs instead.
+:data:`fairsk.constraints.CONSTRAINTS` says what each constraint is measured by,
+per group and overall, and what fairlearn runs instead.
 """
 
 from __future__ import annotations
 
 import inspect
-from typing import NamedTuple
 
 __all__ = [
-    "CONSTRAINT_CATALOG",
     "algorithm_names",
     "default_algorithms",
     "family",
@@ -33,43 +31,6 @@ KNOWN_NAMES = {
 
 #: fairlearn baselines run by default (the unmitigated bases are opt-in).
 DEFAULT_FAIRLEARN = ("eg-logreg", "eg-hgb", "gs-logreg", "gs-hgb", "threshold-hgb")
-
-
-class ConstraintInfo(NamedTuple):
-    """How the benchmark reports a constraint (one row of the catalog)."""
-
-    metric: str  # key of fairsk.metrics.paper_metrics measuring it on a split
-    group_stat: str  # per-group statistic of the groups figure
-    moment: str | None  # fairlearn.reductions moment (None: no counterpart)
-    threshold: str | None  # ThresholdOptimizer's constraints (None: none)
-    relaxable: bool = True  # ThresholdOptimizer takes tol=bound
-
-
-#: One entry per fairsk constraint (issue 14 moves this to fairsk.constraints).
-# fmt: off
-CONSTRAINT_CATALOG: dict[str, ConstraintInfo] = {
-    "loss_gap": ConstraintInfo("loss_gap", "loss", None, None),
-    "demographic_parity": ConstraintInfo(
-        "ind", "selection_rate", "DemographicParity", "demographic_parity"),
-    "demographic_parity_ratio": ConstraintInfo(
-        "ind", "selection_rate", "DemographicParity", None),
-    "equalized_odds": ConstraintInfo(
-        "equalized_odds_difference", "tpr", "EqualizedOdds", "equalized_odds", False),
-    "equalized_odds_ratio": ConstraintInfo(
-        "equalized_odds_difference", "tpr", "EqualizedOdds", None),
-    "equal_opportunity": ConstraintInfo("equal_opportunity_difference", "tpr",
-                                        "TruePositiveRateParity",
-                                        "true_positive_rate_parity"),
-    "equal_opportunity_ratio": ConstraintInfo(
-        "equal_opportunity_difference", "tpr", "TruePositiveRateParity", None),
-    "error_rate_parity": ConstraintInfo(
-        "error_rate_difference", "error_rate", "ErrorRateParity", None),
-    "error_rate_ratio": ConstraintInfo(
-        "error_rate_difference", "error_rate", "ErrorRateParity", None),
-    "bounded_group_loss": ConstraintInfo(
-        "max_group_loss", "loss", "BoundedGroupLoss", None),
-}
-# fmt: on
 
 
 def our_estimators() -> dict[str, type]:

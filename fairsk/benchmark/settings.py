@@ -14,7 +14,9 @@ import math
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 
-from .registry import CONSTRAINT_CATALOG, algorithm_names, default_algorithms
+from fairsk.constraints import CONSTRAINTS
+
+from .registry import algorithm_names, default_algorithms
 
 __all__ = ["PRESETS", "DatasetSpec", "Settings"]
 
@@ -166,8 +168,8 @@ class Settings:
     preset: str | None = opt(None, "--preset", "budget", "paper: the paper's "
                              "protocol (the docs say how)", choices=tuple(PRESETS))
     constraint: str = opt("loss_gap", "--constraint", "constraint", "one of "
-                          f"{', '.join(CONSTRAINT_CATALOG)} (the paper's: loss_gap)",
-                          choices=tuple(CONSTRAINT_CATALOG), metavar="NAME")
+                          f"{', '.join(CONSTRAINTS)} (the paper's: loss_gap)",
+                          choices=tuple(CONSTRAINTS), metavar="NAME")
     bounds: list = opt(None, "--bound", "constraint", "bound(s), several give a "  # noqa: RUF009
                        "sweep (default 0.005)", factory=lambda: [0.005], nargs="+",
                        type="bound", metavar="B")
@@ -235,8 +237,8 @@ class Settings:
         names, d = algorithm_names(), self.dataset
         # fmt: off
         rules = [
-            (self.constraint in CONSTRAINT_CATALOG, f"unknown constraint "
-             f"{self.constraint!r}; choose from {', '.join(CONSTRAINT_CATALOG)}"),
+            (self.constraint in CONSTRAINTS, f"unknown constraint "
+             f"{self.constraint!r}; choose from {', '.join(CONSTRAINTS)}"),
             (self.algorithms and self.seeds and self.bounds,
              "a benchmark needs algorithms, seeds and bounds"),
             *((n in names, f"unknown algorithm {n!r}; choose from {', '.join(names)} "

@@ -13,9 +13,10 @@ import math
 import numpy as np
 import pandas as pd
 
+from fairsk.constraints import CONSTRAINTS
+
 from ..metrics import PAPER_METRICS
 from .heldout import CONFIDENCE, HELD_OUT_FIELDS
-from .registry import CONSTRAINT_CATALOG
 
 __all__ = ["LABELS", "rich_tables", "runs_frame", "summarize", "table_cells"]
 
@@ -101,7 +102,7 @@ def summarize(df: pd.DataFrame, *, constraint: str, algorithms=None) -> pd.DataF
         values = pd.to_numeric(ok.get(col, pd.Series(np.nan, ok.index)), "coerce")
         return test(values).astype(float).where(values.notna())
 
-    metric = f"test_{CONSTRAINT_CATALOG[constraint].metric}"
+    metric = f"test_{CONSTRAINTS[constraint].metric}"
     if not constraint.endswith("_ratio"):
         ok["_within"] = flag(metric, lambda v: v <= ok["bound"]).where(
             ok["bound"].notna()

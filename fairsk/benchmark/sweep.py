@@ -26,12 +26,14 @@ from pathlib import Path
 import pandas as pd
 from rich.markup import escape
 
+from fairsk.constraints import CONSTRAINTS
+
 from .data import BenchmarkData, load_benchmark_data
 from .figures import plot_curves, plot_frontier, plot_groups, save_figure
 from .heldout import CONFIDENCE, N_BOOT
 from .io import FolderLock, RunStore, atomic_write, to_json
 from .parallel import effective_jobs, iter_results
-from .registry import CONSTRAINT_CATALOG, family
+from .registry import family
 from .report import html_report
 from .runs import is_complete, plan_runs
 from .settings import Settings
@@ -321,7 +323,7 @@ def run_benchmark(settings: Settings, console=None) -> BenchmarkResult:
             )
         for line in bad:
             say(f"ignored {line}; it runs again", "yellow")
-        metric = CONSTRAINT_CATALOG[s.constraint].metric
+        metric = CONSTRAINTS[s.constraint].metric
         new, interrupted = {}, False
         progress = Progress(
             "[bold]runs",
