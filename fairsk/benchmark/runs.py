@@ -408,8 +408,9 @@ def _held_out(spec, data, compiled, encoder, logits, y01) -> dict:
 def fit_fairsk(spec: RunSpec, data) -> dict:
     """Fit one fairsk classifier at one bound and seed; return the run's results.
 
-    The one place where the benchmark trains a fairsk model (a batched path can
-    take over here). Raises KeyboardInterrupt when the fit was interrupted.
+    The one place where the benchmark trains a fairsk model. Not through
+    :func:`fairsk.batched.fit_together`: the run's seconds and curves are its own.
+    Raises KeyboardInterrupt when the fit was interrupted.
 
     Examples
     --------
