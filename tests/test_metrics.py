@@ -64,6 +64,9 @@ HAND = {
     "equal_opportunity_difference": 0.0,
     # error rates a 2/4, b 1/4
     "error_rate_difference": 0.25,
+    # FPR_a = 1/2, FPR_b = 0
+    "false_positive_rate_difference": 0.5,
+    "max_group_error": 0.5,
     "max_group_loss": np.mean([bce(1, 0.9), bce(1, 0.4), bce(0, 0.6), bce(0, 0.2)]),
 }
 

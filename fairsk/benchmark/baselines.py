@@ -92,6 +92,11 @@ class FairlearnConstraint(NamedTuple):
         return getattr(reductions, self.moment)(**kwargs)
 
 
+#: fairlearn bounds a group's 0-1 or square loss, never its BCE: the benchmark
+#: compares a bound on the group BCE with the same bound on the group error.
+ZERO_ONE_PROXIES = {"bounded_group_loss": "bounded_group_error"}
+
+
 def fairlearn_constraint(
     constraint: str, bound: float, proxy: str | None = "demographic_parity"
 ) -> FairlearnConstraint | None:
@@ -104,6 +109,7 @@ def fairlearn_constraint(
     """
     info = CONSTRAINTS[constraint]
     if info.moment is None:
+        proxy = ZERO_ONE_PROXIES.get(constraint, proxy)
         if proxy is None:
             return None
         inner = fairlearn_constraint(proxy, bound, None)

@@ -245,7 +245,8 @@ def test_tolerance_rule():
 def test_multipliers_stay_within_their_safeguard(rule, dual_lr, synthetic):
     X, y, A = synthetic
     if rule == "pbm" and dual_lr > 1:
-        with pytest.raises(ValueError, match=r"dual_lr \(gamma\) must be in \(0, 1\]"):
+        pbm_range = r"'dual_lr' parameter of PenaltyBarrier must be .* \(0.0, 1.0\]"
+        with pytest.raises(ValueError, match=pbm_range):
             SSLALMClassifier(**SIX, dual_update=rule, dual_lr=dual_lr).fit(
                 X, y, sensitive_features=A
             )
