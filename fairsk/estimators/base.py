@@ -7,6 +7,13 @@ moves the training set to the device and hands it to the skorch engine
 (:class:`~fairsk.engine.FairNet`) with the subclass's update rule and fairsk's
 callbacks. A subclass is its update rule: :func:`classifier_for` writes its
 signature, validation and parameter docs from the declared settings.
+
+The class is composed of three parts: this module holds the parameters (routed
+``module__*`` / ``optimizer__*`` arguments, named callbacks), ``fit``, the
+building of the engine and pickling; the steps that prepare a fit's input and
+record what it leaves (``fairsk/estimators/_preparation.py``) and the fitted
+model's predictions and reports (``fairsk/estimators/_prediction.py``) are
+mixins of their own.
 """
 
 from __future__ import annotations
@@ -14,45 +21,25 @@ from __future__ import annotations
 import copy
 import inspect
 import re
-from types import SimpleNamespace
 
-import numpy as np
-import pandas as pd
 import torch
-from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils import check_random_state
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from skorch.helper import predefined_split
 
 from .._version import __version__
 from ..batched import StackedMLP
 from ..callbacks import default_callbacks
-from ..constraints import cell_mass, compile_constraints, make_constraints
-from ..engine import FairNet, resolve_device, torch_threads
-from ..feasibility import feasibility_report
-from ..groups import GroupEncoder
+from ..engine import FairNet, torch_threads
 from ..nets import MLP
 from ..optim import LeanSGD
 from ..problem import logits_of
-from ..sampling import TrainingData
+from ._prediction import PredictionMixin
+from ._preparation import FitPreparationMixin
 from ._settings import classifier_for
-from .inputs import (
-    check_bounds,
-    check_float32_range,
-    check_hidden_layer_sizes,
-    compile_on_rows,
-    encode_target,
-    split_rows,
-    validate_X,
-    warn_single_class,
-    warn_small_groups,
-)
+from .inputs import check_float32_range, check_hidden_layer_sizes
 
 __all__ = ["BaseFairClassifier", "IncompatibleVersionError", "classifier_for"]
 
-#: Rows per chunk when predicting (bounds device memory on big inputs).
-PREDICT_CHUNK = 65536
 #: Routed keyword arguments, as skorch's: ``module__*`` and ``optimizer__*``.
 ROUTED = ("module", "optimizer")
 
@@ -73,7 +60,9 @@ def _release(version: str | None) -> tuple[int, int] | None:
     return None if match is None else (int(match[1]), int(match[2]))
 
 
-class BaseFairClassifier(ClassifierMixin, BaseEstimator):
+class BaseFairClassifier(
+    PredictionMixin, FitPreparationMixin, ClassifierMixin, BaseEstimator
+):
     """Shared fit / predict logic; see the concrete classifiers for parameters.
 
     Examples
@@ -241,174 +230,6 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
         self.net_.partial_fit(data, epochs=self.max_epochs if incremental else None)
         return self._finish(prep)
 
-    def _prepare(
-        self,
-        X,
-        y,
-        sensitive_features,
-        sample_weight,
-        incremental=False,
-        rows=None,
-        shared=None,
-    ) -> SimpleNamespace:
-        """Validate and encode the input; the training (and validation) rows.
-
-        ``rows`` (sorted) trains on those rows of ``X`` only, as a fit on
-        ``X[rows]`` would, from ``shared``, ``X`` already on the device (the
-        models of :func:`fairsk.batched.fit_together` share one copy of ``X``).
-        Returns the :class:`~fairsk.sampling.TrainingData`, the validation data
-        (or ``None``), the seed of the initialisation and the draws, and the
-        validation rows for the report.
-        """
-        self._sparse_told = [False]
-        X, y = validate_X(self, X, y, reset=not incremental, fitting=True)
-        mine = slice(None) if rows is None else rows
-        self.classes_, y01 = encode_target(
-            self, np.asarray(y)[mine], self.classes_ if incremental else None
-        )
-        if rows is not None:
-            y01 = (np.asarray(y) == self.classes_[1]).astype(np.float32)
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=np.float64, ensure_non_negative=True
-            )
-        groups = self._groups(sensitive_features, X.shape[0], incremental, rows)
-        for needs, what in (
-            (self.select == "feasible", "select='feasible' picks the model on"),
-            (self.holdout_constraints, "holdout_constraints estimates on"),
-        ):
-            if needs and self.validation_fraction is None:
-                raise ValueError(
-                    f"{what} the validation rows; set validation_fraction (e.g. 0.2)."
-                )
-        if self.holdout_constraints:
-            self._algorithm.draws(holdout=True)  # raises when it does not apply
-        rng = check_random_state(self.random_state)
-        seed = int(rng.randint(np.iinfo(np.int32).max))
-        if rows is not None:
-            train, valid = np.asarray(rows), None
-        else:
-            train, valid = split_rows(self.validation_fraction, y01, groups, rng)
-        # Without a validation split every row trains: pass the arrays themselves
-        # (``X[arange(n)]`` would copy the whole training set).
-        fit_rows = train if valid is not None or rows is not None else slice(None)
-
-        def part(a, r):
-            return None if a is None else a[r]
-
-        g, w = part(groups, fit_rows), part(sample_weight, fit_rows)
-        compiled = self._compile(g, y01[fit_rows], w, incremental)
-        device = resolve_device(self.device)
-        cbs = self.constraint_batch_size or self.batch_size
-        if rows is not None:
-            data = TrainingData(
-                shared, y01, groups, sample_weight, compiled, cbs, device, rows=rows
-            )
-        else:
-            data = TrainingData(X[fit_rows], y01[fit_rows], g, w, compiled, cbs, device)
-        valid_data, report = None, None
-        if valid is not None:
-            vg, vw = part(groups, valid), part(sample_weight, valid)
-            valid_compiled = compile_on_rows(compiled, vg, y01[valid], vw)
-            held = cbs if self.holdout_constraints else None  # sampled from
-            valid_data = TrainingData(
-                X[valid], y01[valid], vg, vw, valid_compiled, held, device
-            )
-            data.holdout = valid_data if self.holdout_constraints else None
-            report = (X[valid], y01[valid], vg, vw)
-        return SimpleNamespace(data=data, valid=valid_data, seed=seed, report=report)
-
-    def _finish(self, prep: SimpleNamespace):
-        """Set what a fit leaves: epochs trained, interruption, the report."""
-        hist = self.net_.history
-        # Ctrl-C stops training and fit returns (skorch's convention), with the
-        # last finished epoch's model: n_iter_ counts finished epochs.
-        self.interrupted_ = bool(getattr(self.net_, "interrupted_", False))
-        cut_short = self.interrupted_ and "train_loss" not in hist[-1]
-        self.n_iter_ = len(hist) - int(cut_short)
-        if not self.interrupted_:
-            warn_single_class(self, self.net_.module_, prep.data)
-        selected = [i for i, h in enumerate(hist) if h.get("selected")]
-        self.best_epoch_ = selected[-1] + 1 if selected else None
-        self.validation_report_ = None
-        if prep.report is not None and self.compiled_constraints_ is not None:
-            self.validation_report_ = self._feasibility(
-                *prep.report, confidence=0.95, n_boot=200, random_state=prep.seed
-            )
-        return self
-
-    def _groups(self, sensitive_features, n, incremental, rows=None):
-        """Group codes; with ``rows``, encoded on those rows (others coded 0)."""
-        if rows is None or sensitive_features is None:
-            return self._encode_groups(sensitive_features, n, incremental)
-        A = np.asarray(sensitive_features, dtype=object)
-        codes = np.zeros(n, dtype=np.int64)
-        codes[rows] = self._encode_groups(A[rows], len(rows), incremental)
-        return codes
-
-    def _encode_groups(self, sensitive_features, n, incremental):
-        """Group code of every sample (``None`` when none were given)."""
-        if sensitive_features is None:
-            if self._requires_groups:
-                raise ValueError(
-                    f"{type(self).__name__}.fit needs the group of each sample: "
-                    "call fit(X, y, sensitive_features=A) with A of length "
-                    "n_samples. In a Pipeline pass "
-                    "pipe.fit(X, y, <step>__sensitive_features=A), or enable "
-                    "sklearn.set_config(enable_metadata_routing=True) and pass "
-                    "sensitive_features=A."
-                )
-            if not incremental:
-                self.group_encoder_ = None
-            return None
-        if incremental and self.group_encoder_ is not None:
-            return self.group_encoder_.transform(sensitive_features, n)
-        self.group_encoder_ = GroupEncoder(self.min_group_size)
-        groups = self.group_encoder_.fit_transform(sensitive_features, n)
-        names = self.group_encoder_.groups_
-        if len(names) < 2:
-            raise ValueError(
-                f"sensitive_features has a single group ({names[0]!r}"
-                + (" after merging small groups" if self.group_encoder_.merged_ else "")
-                + "); fairness constraints compare at least two groups."
-            )
-        return groups
-
-    def _compile(self, groups, y01, sample_weight, incremental):
-        """Compile the constraints against the training groups."""
-        if groups is None:
-            if not incremental:
-                self.constraints_, self.constraint_names_ = [], []
-                self.compiled_constraints_ = None
-            return None
-        names = self.group_encoder_.groups_
-        mass = cell_mass(groups, y01, len(names), sample_weight)
-        weightless = [names[g] for g in np.flatnonzero(mass.sum(axis=1) == 0)]
-        if weightless:
-            # A group whose weights are all zero has no defined statistic; it would
-            # otherwise enter the constraints as a statistic fixed at zero.
-            raise ValueError(
-                f"sample_weight is zero for every sample of group(s) {weightless}; "
-                "their statistics are undefined. Give them positive weight or drop "
-                "their rows."
-            )
-        constraints = make_constraints(self.constraint, self.bound, self.pairing)
-        compiled = compile_constraints(constraints, mass, names)
-        check_bounds(self, compiled)
-        if incremental and compiled.n_constraints != self.net_.algorithm_.n_constraints:
-            raise ValueError(
-                "warm_start fit produced a different number of constraint rows "
-                f"({compiled.n_constraints} vs {self.net_.algorithm_.n_constraints}"
-                "); refit from scratch with warm_start=False."
-            )
-        if self._algorithm.uses_constraints:
-            warn_small_groups(self.classes_, compiled, groups, y01)
-        self.groups_ = list(names)
-        self.constraints_ = compiled.constraints
-        self.constraint_names_ = list(compiled.row_names)
-        self.compiled_constraints_ = compiled
-        return compiled
-
     # -- the engine ----------------------------------------------------------------
     def _algorithm_params(self) -> dict:
         """Return the rule's settings: this estimator's values and the fixed ones."""
@@ -502,169 +323,6 @@ class BaseFairClassifier(ClassifierMixin, BaseEstimator):
         net.algorithm_.configure(**self._algorithm_params())
         net.callbacks = self._callbacks()
         net.initialize_callbacks()
-
-    # -- fitted attributes -----------------------------------------------------------
-    @property
-    def history_(self):
-        """Per-epoch record of training (a :class:`skorch.history.History`)."""
-        check_is_fitted(self)
-        return self.net_.history
-
-    @property
-    def loss_curve_(self) -> list[float]:
-        """Mean minibatch loss of each epoch (as in ``MLPClassifier``)."""
-        return list(self.history_[:, "train_loss"])
-
-    @property
-    def multipliers_(self) -> pd.Series | None:
-        """Final dual variable of each constraint row (``None`` without multipliers).
-
-        Indexed by ``constraint_names_``, as fairlearn's reductions index their
-        ``lambda_vecs_``.
-        """
-        check_is_fitted(self)
-        lam = getattr(self.net_.algorithm_, "multipliers", None)
-        if lam is None or not self.constraint_names_:
-            return None
-        return pd.Series(lam.tolist(), index=self.constraint_names_, name="multiplier")
-
-    # -- prediction --------------------------------------------------------------
-    def _logits(self, X) -> np.ndarray:
-        # Inference runs in float64 on a copy of the network: float32 matrix
-        # products change in the last bits with the batch size, and predictions
-        # must not depend on which other rows are predicted with them.
-        module = copy.deepcopy(self.net_.module_).double().eval()
-        device = next(module.parameters()).device
-        out = []
-        with torch.inference_mode(), torch_threads(self._n_threads):
-            for i in range(0, X.shape[0], PREDICT_CHUNK):
-                # A copy per chunk: X may be read-only (pandas), which torch
-                # cannot share.
-                chunk = torch.tensor(X[i : i + PREDICT_CHUNK], dtype=torch.float64)
-                out.append(logits_of(module, chunk.to(device)).cpu())
-        if not out:
-            return np.zeros(0)
-        return torch.cat(out).numpy()
-
-    def feasibility_report(
-        self,
-        X,
-        y,
-        sensitive_features,
-        sample_weight=None,
-        *,
-        confidence: float = 0.95,
-        n_boot: int = 200,
-        random_state=None,
-    ) -> pd.DataFrame:
-        """Each constraint on ``(X, y)``, with a bootstrap confidence interval.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples, e.g. a held-out set (transformed as for ``predict``).
-        y : array-like of shape (n_samples,)
-            True labels.
-        sensitive_features : array-like
-            Group of each sample (groups seen in ``fit``).
-        sample_weight : array-like of shape (n_samples,), default=None
-            Row weights.
-        confidence : float, default=0.95
-            Level of the percentile interval.
-        n_boot : int, default=200
-            Bootstrap replicates.
-        random_state : int or None, default=None
-            Seeds the replicates.
-
-        Returns
-        -------
-        pandas.DataFrame
-            One row per constraint: ``constraint``, ``kind``, ``bound``,
-            ``value`` (on hard predictions, as fairlearn computes it),
-            ``ci_low``, ``ci_high``, ``violation`` and ``holds`` (the interval is
-            on the feasible side of the bound). See
-            :func:`fairsk.feasibility.feasibility_report`.
-        """
-        check_is_fitted(self)
-        if self.compiled_constraints_ is None:
-            raise ValueError(
-                f"{type(self).__name__} was fitted without sensitive_features; "
-                "there is no constraint to report on."
-            )
-        X = validate_X(self, X, reset=False)
-        y = np.asarray(y)
-        if len(y) != X.shape[0]:
-            raise ValueError(f"y has {len(y)} rows but X has {X.shape[0]}.")
-        labels = np.unique(y)
-        unknown = labels[~np.isin(labels, self.classes_)].tolist()
-        if unknown:
-            raise ValueError(
-                f"y has labels not seen in fit: {unknown}; the classes are "
-                f"{self.classes_.tolist()}."
-            )
-        codes = self.group_encoder_.transform(sensitive_features, X.shape[0])
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=np.float64, ensure_non_negative=True
-            )
-        y01 = (y == self.classes_[1]).astype(np.float64)
-        kwargs = {"confidence": confidence, "n_boot": n_boot}
-        return self._feasibility(
-            X, y01, codes, sample_weight, random_state=random_state, **kwargs
-        )
-
-    def _feasibility(self, X, y01, codes, sample_weight, **kwargs) -> pd.DataFrame:
-        logits = self._logits(X)
-        cc = self.compiled_constraints_
-        return feasibility_report(cc, logits, y01, codes, sample_weight, **kwargs)
-
-    def decision_function(self, X) -> np.ndarray:
-        """Logit of the positive class ``classes_[1]`` for each sample.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        numpy.ndarray of shape (n_samples,)
-            Positive values predict ``classes_[1]``.
-        """
-        check_is_fitted(self)
-        return self._logits(validate_X(self, X, reset=False))
-
-    def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities, columns in the order of ``classes_``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        numpy.ndarray of shape (n_samples, 2)
-            Each row sums to 1.
-        """
-        p = expit(self.decision_function(X))
-        return np.column_stack([1.0 - p, p])
-
-    def predict(self, X) -> np.ndarray:
-        """Predicted class label of each sample (probability above 0.5).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        numpy.ndarray of shape (n_samples,)
-            Labels from ``classes_``.
-        """
-        positive = self.decision_function(X) > 0
-        return self.classes_[positive.astype(np.int64)]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
