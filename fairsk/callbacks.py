@@ -5,16 +5,16 @@ training loop; what fairsk adds to it lives here, one callback per feature, in t
 order :func:`default_callbacks` puts them (each reads what the ones before it
 recorded):
 
-======================  =====================  ===================================
-name                    callback               estimator setting
-======================  =====================  ===================================
-``"divergence"``        :class:`DivergenceGuard`  always
-``"averaging"``         :class:`WeightAveraging`  ``average``
-``"fairness"``          :class:`FairnessMonitor`  always
-``"margins"``           :class:`BoundMargins`     ``confidence``
-``"select"``            :class:`SelectFeasible`   ``select="feasible"``
-``"lr_scheduler"``      :class:`CosineLR`         ``lr_schedule="cosine"``
-======================  =====================  ===================================
+==================  ========================  ========================
+name                callback                  estimator setting
+==================  ========================  ========================
+``"divergence"``    :class:`DivergenceGuard`  always
+``"averaging"``     :class:`WeightAveraging`  ``average``
+``"fairness"``      :class:`FairnessMonitor`  always
+``"margins"``       :class:`BoundMargins`     ``confidence``
+``"select"``        :class:`SelectFeasible`   ``select="feasible"``
+``"lr_scheduler"``  :class:`CosineLR`         ``lr_schedule="cosine"``
+==================  ========================  ========================
 
 They come before the user's callbacks, so that ``EarlyStopping(monitor=
 "valid_loss_gap")`` or ``Checkpoint(monitor="valid_feasible_best")`` see this

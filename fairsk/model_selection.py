@@ -218,6 +218,11 @@ class BoundSearchCV(BaseSearchCV):
     def _run_search(self, evaluate_candidates):  # pragma: no cover - fit is own
         raise NotImplementedError("BoundSearchCV.fit trains the candidates itself.")
 
+    @property
+    def n_features_in_(self) -> int:
+        """Number of features seen in ``fit`` (only with ``refit``)."""
+        return BaseSearchCV.n_features_in_.fget(self)
+
     def fit(self, X, y, **params):
         """Fit every bound on every training fold, score, and refit the best.
 

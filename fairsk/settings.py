@@ -12,7 +12,6 @@ the defaults the benchmark and the docs print. Nothing is written twice.
 from __future__ import annotations
 
 import inspect
-import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -102,7 +101,7 @@ def parameters_doc(settings: Mapping[str, Setting], indent: str = "    ") -> str
     for name, s in settings.items():
         default = f'"{s.default}"' if isinstance(s.default, str) else repr(s.default)
         lines.append(f"{name} : {s.type}, default={default}")
-        body = textwrap.dedent(s.doc).strip()
+        body = inspect.cleandoc(s.doc)
         lines += [indent + line if line else "" for line in body.splitlines()]
     return "\n".join(lines)
 
