@@ -433,6 +433,7 @@ def named(name: str) -> Named:
 
 
 def _is_moment(obj) -> bool:
+    """Whether ``obj`` is a fairlearn moment (fairlearn imported only when asked)."""
     moment = __import__("fairlearn.reductions").reductions.Moment
     return isinstance(obj, moment)
 
@@ -710,6 +711,76 @@ def cell_mass(groups, y01, n_groups: int, sample_weight=None) -> np.ndarray:
     return mass
 
 
+def _distinct_quantities(constraints: list[Constraint]) -> list[Quantity]:
+    """Return each quantity the statistics average, once, in order of first use."""
+    quantities: list[Quantity] = []
+    for con in constraints:
+        for stat in con.statistics:
+            q = stat.quantity
+            same = [p for p in quantities if p.name == q.name]
+            # Quantities are keyed by name (computed once per step), and training
+            # always computes "loss" as the BCE: a different quantity under a
+            # taken name would silently be replaced by the other one.
+            if (same and same[0] != q) or (q.name == LOSS.name and q != LOSS):
+                raise ValueError(
+                    f"Statistic {stat.name!r} uses a quantity named {q.name!r}, "
+                    "a name already taken by a different quantity"
+                    + (" (the BCE loss)" if q.name == LOSS.name else "")
+                    + "; give the custom Quantity a unique name."
+                )
+            if not same:
+                quantities.append(q)
+    return quantities
+
+
+def _group_vectors(
+    con: Constraint,
+    stat: Statistic,
+    cell_mass: np.ndarray,
+    group_names: Sequence,
+    n_q: int,
+    q_col: int,
+) -> dict:
+    """Return each group's statistic, and the population's, as a mix of cell means."""
+    n_groups = cell_mass.shape[0]
+    group_mass = cell_mass.sum(axis=1)
+    vecs = {}
+    for g in range(n_groups):
+        v = np.zeros(2 * n_groups * n_q)
+        if stat.label is None:
+            for y in (0, 1):
+                if cell_mass[g, y] > 0:
+                    v[(2 * g + y) * n_q + q_col] = cell_mass[g, y] / group_mass[g]
+        elif cell_mass[g, stat.label] > 0:
+            v[(2 * g + stat.label) * n_q + q_col] = 1.0
+        else:
+            warnings.warn(
+                f"Group {group_names[g]!r} has no samples with label "
+                f"{stat.label}, so its {stat.name} is undefined; it is left "
+                f"out of constraint {con.name!r}.",
+                UserWarning,
+                stacklevel=5,  # compile_constraints used 4: one frame deeper now
+            )
+            continue
+        vecs[g] = v
+    if len(vecs) < con.form.min_groups:
+        raise ValueError(
+            f"Constraint {con.name!r} needs {stat.name} in at least two "
+            f"groups, but only {len(vecs)} group(s) have samples with "
+            f"label {stat.label}."
+        )
+    cond = group_mass if stat.label is None else cell_mass[:, stat.label]
+    vecs["pop"] = sum(cond[g] * vecs[g] for g in vecs) / sum(cond[g] for g in vecs)
+    return vecs
+
+
+def _used_cells(A: np.ndarray, n_cells: int, n_q: int) -> tuple[list, np.ndarray]:
+    """Return the cells some constraint reads, and the columns of their quantities."""
+    used = [i for i in range(n_cells) if np.any(A[:, i * n_q : (i + 1) * n_q] != 0)]
+    cols = np.concatenate([np.arange(i * n_q, (i + 1) * n_q) for i in used])
+    return used, cols
+
+
 def compile_constraints(
     constraints: list[Constraint],
     cell_mass: np.ndarray,
@@ -750,72 +821,16 @@ def compile_constraints(
         )
     auto = "one_vs_each" if n_groups == 2 else "one_vs_mean"
     constraints = [c.with_defaults(c.bound, auto) for c in constraints]
-    quantities: list[Quantity] = []
-    for con in constraints:
-        for stat in con.statistics:
-            q = stat.quantity
-            same = [p for p in quantities if p.name == q.name]
-            # Quantities are keyed by name (computed once per step), and training
-            # always computes "loss" as the BCE: a different quantity under a
-            # taken name would silently be replaced by the other one.
-            if (same and same[0] != q) or (q.name == LOSS.name and q != LOSS):
-                raise ValueError(
-                    f"Statistic {stat.name!r} uses a quantity named {q.name!r}, "
-                    "a name already taken by a different quantity"
-                    + (" (the BCE loss)" if q.name == LOSS.name else "")
-                    + "; give the custom Quantity a unique name."
-                )
-            if not same:
-                quantities.append(q)
+    quantities = _distinct_quantities(constraints)
     q_index = {q.name: i for i, q in enumerate(quantities)}
     n_q = len(quantities)
     all_cells = [(g, y) for g in range(n_groups) for y in (0, 1)]
-    full_width = len(all_cells) * n_q
-
-    def col(g: int, y: int, qname: str) -> int:
-        return (2 * g + y) * n_q + q_index[qname]
-
-    group_mass = cell_mass.sum(axis=1)
     k_rows, b_rows, names, tightened = [], [], [], []
     a_rows, stat_index = [], []
     for ci, con in enumerate(constraints):
         for stat in con.statistics:
-            # Each group's statistic as a mixture of its cells' means.
-            vecs = {}
-            for g in range(n_groups):
-                v = np.zeros(full_width)
-                if stat.label is None:
-                    for y in (0, 1):
-                        if cell_mass[g, y] > 0:
-                            v[col(g, y, stat.quantity.name)] = (
-                                cell_mass[g, y] / group_mass[g]
-                            )
-                elif cell_mass[g, stat.label] > 0:
-                    v[col(g, stat.label, stat.quantity.name)] = 1.0
-                else:
-                    warnings.warn(
-                        f"Group {group_names[g]!r} has no samples with label "
-                        f"{stat.label}, so its {stat.name} is undefined; it is left "
-                        f"out of constraint {con.name!r}.",
-                        UserWarning,
-                        stacklevel=4,
-                    )
-                    continue
-                vecs[g] = v
-            if len(vecs) < con.form.min_groups:
-                raise ValueError(
-                    f"Constraint {con.name!r} needs {stat.name} in at least two "
-                    f"groups, but only {len(vecs)} group(s) have samples with "
-                    f"label {stat.label}."
-                )
-            cond = (
-                cell_mass.sum(axis=1)
-                if stat.label is None
-                else cell_mass[:, stat.label]
-            )
-            vecs["pop"] = sum(cond[g] * vecs[g] for g in vecs) / sum(
-                cond[g] for g in vecs
-            )
+            q_col = q_index[stat.quantity.name]
+            vecs = _group_vectors(con, stat, cell_mass, group_names, n_q, q_col)
             for g, v in vecs.items():
                 a_rows.append(v)
                 stat_index.append((ci, stat.name, g))
@@ -829,13 +844,10 @@ def compile_constraints(
     K = np.array(k_rows)
     A = np.array(a_rows)
     # Keep only the cells some constraint reads: they are what the sampler draws.
-    used_cells = [
-        i for i in range(len(all_cells)) if np.any(A[:, i * n_q : (i + 1) * n_q] != 0)
-    ]
-    cols = np.concatenate([np.arange(i * n_q, (i + 1) * n_q) for i in used_cells])
+    used, cols = _used_cells(A, len(all_cells), n_q)
     return CompiledConstraints(
         quantities=quantities,
-        cells=np.array([all_cells[i] for i in used_cells], dtype=np.int64),
+        cells=np.array([all_cells[i] for i in used], dtype=np.int64),
         K=K[:, cols],
         b=np.array(b_rows, dtype=float),
         A=A[:, cols],

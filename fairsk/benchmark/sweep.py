@@ -134,6 +134,7 @@ def _no_paths(command: str) -> str:
 
 
 def _describe(data: BenchmarkData) -> str:
+    """Return one line on the data: its rows, features, positive class and groups."""
     s = data.summary()
     groups = ", ".join(f"{g} {n:,}" for g, n in s["groups"].items())
     return (
@@ -144,6 +145,7 @@ def _describe(data: BenchmarkData) -> str:
 
 
 def _notes(settings: Settings, records: list[dict]) -> list[str]:
+    """Return the notes on how to read the results, and on each run not done."""
     notes, names = [], {r["algorithm"] for r in records}
     fl = sorted(
         {r["fairlearn_constraint"] for r in records if r.get("fairlearn_constraint")}
@@ -236,6 +238,169 @@ def _resumable(specs, stored) -> tuple[dict, list[str], int]:
     return done, bad, outdated
 
 
+def _say(console, text: str, style: str = "") -> None:
+    """Print plain text (markup escaped), in ``style`` when one is given."""
+    console.print(
+        f"[{style}]{escape(text)}[/]" if style else escape(text), highlight=False
+    )
+
+
+@dataclass
+class _Plan:
+    """The runs of a benchmark: all of them, the finished ones, the rest and where."""
+
+    specs: list
+    done: dict
+    bad: list[str]
+    outdated: int
+    pending: list
+    where: str
+
+
+def _plan(s: Settings, data: BenchmarkData, store: RunStore) -> _Plan:
+    """Plan every run, keep the finished ones, and size the workers for the rest."""
+    dask = s.dask_scheduler is not None
+    specs = plan_runs(
+        s.algorithms,
+        s.seeds,
+        s.bounds,
+        fairlearn_every_seed=s.fairlearn_every_seed,
+        params=s.params,
+        constraint=s.constraint,
+        pairing=s.pairing,
+        epochs=s.epochs,
+        seconds=s.seconds,
+        batch_size=s.batch_size,
+        device=s.device,
+        threshold=s.threshold,
+        proxy=s.proxy,
+        data_key=data.key,
+    )
+    done, bad, outdated = _resumable(specs, store.read() if s.resume else {})
+    pending = [spec for spec in specs if spec.run_id not in done]
+    jobs = 1 if dask else effective_jobs(s.n_jobs, max(len(pending), 1))
+    threads = s.threads or (1 if dask else max(1, (os.cpu_count() or 1) // jobs))
+    pending = [replace(spec, threads=threads) for spec in pending]
+    plural = {1: ""}
+    where = (
+        f"Dask scheduler {s.dask_scheduler}"
+        if dask
+        else (
+            f"{jobs} worker{plural.get(jobs, 's')} x {threads} thread"
+            + plural.get(threads, "s")
+        )
+    )
+    return _Plan(specs, done, bad, outdated, pending, where)
+
+
+def _announce(
+    console, s: Settings, data: BenchmarkData, plan: _Plan, out: Path
+) -> None:
+    """Print what the benchmark runs, on what data, and what it resumes."""
+    bounds = ", ".join(f"{b:g}" for b in s.bounds)
+    console.print("[bold]fairsk benchmark[/] - " + escape(_describe(data)))
+    _say(
+        console,
+        f"constraint {s.constraint} <= {bounds} (pairing {s.pairing}); fairsk "
+        f"budget {s.budget()}, batch {s.batch_size or 'default'}, device "
+        f"{s.device}" + (f"; preset {s.preset}" if s.preset else ""),
+    )
+    for fam in ("fairsk", "fairlearn"):
+        mine = [a for a in s.algorithms if family(a) == fam]
+        seeds = f" x seeds {', '.join(map(str, s.seeds))}" * (fam == "fairsk")
+        if mine:
+            _say(console, f"{fam}: {', '.join(mine)}{seeds}")
+    _say(
+        console,
+        f"{len(plan.specs)} runs: {len(plan.done)} finished earlier (skipped), "
+        f"{len(plan.pending)} to run on {plan.where} -> {out}/",
+    )
+    if plan.outdated:
+        _say(
+            console,
+            f"{plan.outdated} of them ran with an earlier fairsk, which did not record "
+            "the constraint on the test set: they run again.",
+        )
+    for line in plan.bad:
+        _say(console, f"ignored {line}; it runs again", "yellow")
+
+
+def _execute(
+    console, s: Settings, data: BenchmarkData, pending: list, store: RunStore
+) -> tuple[dict, bool]:
+    """Run the pending runs with a progress bar, saving each; say if interrupted."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    metric = CONSTRAINTS[s.constraint].metric
+    new, interrupted = {}, False
+    progress = Progress(
+        "[bold]runs",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=s.quiet or not pending,
+    )
+    try:
+        with progress:
+            task = progress.add_task("runs", total=len(pending))
+            for rec in iter_results(
+                pending, data, n_jobs=s.n_jobs, dask_scheduler=s.dask_scheduler
+            ):
+                if rec["status"] == "interrupted":
+                    raise KeyboardInterrupt
+                store.save(rec)
+                new[rec["run_id"]] = rec
+                if not s.quiet:
+                    progress.console.print(_line(rec, metric), highlight=False)
+                progress.advance(task)
+    except KeyboardInterrupt:
+        interrupted = True
+    return new, interrupted
+
+
+def _in_order(s: Settings, records: list[dict]) -> list[dict]:
+    """Sort records by the algorithms' order in the settings, then bound and seed."""
+    order = {name: i for i, name in enumerate(s.algorithms)}
+    return sorted(
+        records,
+        key=lambda r: (
+            order.get(r["algorithm"], len(order)),
+            r.get("bound") or -1.0,
+            r["seed"],
+        ),
+    )
+
+
+def _print_tables(console, s: Settings, summary: pd.DataFrame) -> None:
+    """Print the summary's metrics and constraint tables (none when it is empty)."""
+    metric = CONSTRAINTS[s.constraint].metric
+    width = console.width if console.is_terminal else min(console.width, 100)
+    if summary.empty:
+        return
+    for kind, title, caption in (
+        (
+            "metrics",
+            "Test set, mean ±sd over seeds",
+            "AUC_M higher is better, "
+            f"the others lower; '≤ bound': runs with test {LABELS[metric]} within "
+            "the bound",
+        ),
+        (
+            "constraint",
+            f"{s.constraint} on train and test ({CONFIDENCE:.0%} "
+            f"bootstrap interval, {N_BOOT} replicates)",
+            "'holds on test': runs whose test interval is within the bound; warn: "
+            "warnings raised",
+        ),
+    ):
+        headers, rows = table_cells(summary, kind)
+        for table in rich_tables(
+            headers, rows, title=title, caption=caption, width=width
+        ):
+            console.print(table)
+
+
 def run_benchmark(settings: Settings, console=None) -> BenchmarkResult:
     """Run (or resume) a benchmark and write its outputs.
 
@@ -259,139 +424,32 @@ def run_benchmark(settings: Settings, console=None) -> BenchmarkResult:
     (2, 0, ['report.html', 'results.csv', 'results.json', 'summary.csv'])
     """
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     s = settings.check()
     console = console or Console()
-    say = lambda text, style="": console.print(  # noqa: E731
-        f"[{style}]{escape(text)}[/]" if style else escape(text), highlight=False
-    )
-    start, out, dask = time.perf_counter(), Path(s.output), s.dask_scheduler is not None
+    start, out = time.perf_counter(), Path(s.output)
     with FolderLock(out):
         data = load_benchmark_data(s.dataset)
-        specs = plan_runs(
-            s.algorithms,
-            s.seeds,
-            s.bounds,
-            fairlearn_every_seed=s.fairlearn_every_seed,
-            params=s.params,
-            constraint=s.constraint,
-            pairing=s.pairing,
-            epochs=s.epochs,
-            seconds=s.seconds,
-            batch_size=s.batch_size,
-            device=s.device,
-            threshold=s.threshold,
-            proxy=s.proxy,
-            data_key=data.key,
-        )
         store = RunStore(out)
-        done, bad, outdated = _resumable(specs, store.read() if s.resume else {})
-        pending = [spec for spec in specs if spec.run_id not in done]
-        jobs = 1 if dask else effective_jobs(s.n_jobs, max(len(pending), 1))
-        threads = s.threads or (1 if dask else max(1, (os.cpu_count() or 1) // jobs))
-        pending = [replace(spec, threads=threads) for spec in pending]
-        plural = {1: ""}
-        where = (
-            f"Dask scheduler {s.dask_scheduler}"
-            if dask
-            else (
-                f"{jobs} worker{plural.get(jobs, 's')} x {threads} thread"
-                + plural.get(threads, "s")
-            )
-        )
-        bounds = ", ".join(f"{b:g}" for b in s.bounds)
-        console.print("[bold]fairsk benchmark[/] - " + escape(_describe(data)))
-        say(
-            f"constraint {s.constraint} <= {bounds} (pairing {s.pairing}); fairsk "
-            f"budget {s.budget()}, batch {s.batch_size or 'default'}, device "
-            f"{s.device}" + (f"; preset {s.preset}" if s.preset else "")
-        )
-        for fam in ("fairsk", "fairlearn"):
-            mine = [a for a in s.algorithms if family(a) == fam]
-            seeds = f" x seeds {', '.join(map(str, s.seeds))}" * (fam == "fairsk")
-            if mine:
-                say(f"{fam}: {', '.join(mine)}{seeds}")
-        say(
-            f"{len(specs)} runs: {len(done)} finished earlier (skipped), "
-            f"{len(pending)} to run on {where} -> {out}/"
-        )
-        if outdated:
-            say(
-                f"{outdated} of them ran with an earlier fairsk, which did not record "
-                "the constraint on the test set: they run again."
-            )
-        for line in bad:
-            say(f"ignored {line}; it runs again", "yellow")
-        metric = CONSTRAINTS[s.constraint].metric
-        new, interrupted = {}, False
-        progress = Progress(
-            "[bold]runs",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            disable=s.quiet or not pending,
-        )
-        try:
-            with progress:
-                task = progress.add_task("runs", total=len(pending))
-                for rec in iter_results(
-                    pending, data, n_jobs=s.n_jobs, dask_scheduler=s.dask_scheduler
-                ):
-                    if rec["status"] == "interrupted":
-                        raise KeyboardInterrupt
-                    store.save(rec)
-                    new[rec["run_id"]] = rec
-                    if not s.quiet:
-                        progress.console.print(_line(rec, metric), highlight=False)
-                    progress.advance(task)
-        except KeyboardInterrupt:
-            interrupted = True
-        order = {name: i for i, name in enumerate(s.algorithms)}
-        records = sorted(
-            [*done.values(), *new.values()],
-            key=lambda r: (
-                order.get(r["algorithm"], len(order)),
-                r.get("bound") or -1.0,
-                r["seed"],
-            ),
-        )
+        plan = _plan(s, data, store)
+        _announce(console, s, data, plan, out)
+        new, interrupted = _execute(console, s, data, plan.pending, store)
+        records = _in_order(s, [*plan.done.values(), *new.values()])
         missed, tail = _missed(records), _notes(s, records)
-        notes = [f"ignored {line}" for line in bad] + [missed] * bool(missed) + tail
+        notes = [f"ignored {line}" for line in plan.bad] + [missed] * bool(missed)
+        notes += tail
         files, frame, summary = _write_outputs(s, data, records, out, notes)
-    width = console.width if console.is_terminal else min(console.width, 100)
-    if not summary.empty:
-        for kind, title, caption in (
-            (
-                "metrics",
-                "Test set, mean ±sd over seeds",
-                "AUC_M higher is better, "
-                f"the others lower; '≤ bound': runs with test {LABELS[metric]} within "
-                "the bound",
-            ),
-            (
-                "constraint",
-                f"{s.constraint} on train and test ({CONFIDENCE:.0%} "
-                f"bootstrap interval, {N_BOOT} replicates)",
-                "'holds on test': runs whose test interval is within the bound; warn: "
-                "warnings raised",
-            ),
-        ):
-            headers, rows = table_cells(summary, kind)
-            for table in rich_tables(
-                headers, rows, title=title, caption=caption, width=width
-            ):
-                console.print(table)
+    _print_tables(console, s, summary)
     for note in tail:
-        say("note: " + note, "dim")
+        _say(console, "note: " + note, "dim")
     if missed:
-        say(missed, "yellow")
+        _say(console, missed, "yellow")
     n_errors = sum(r["status"] == "error" for r in records)
     elapsed = time.perf_counter() - start
-    say(
+    _say(
+        console,
         f"wrote {', '.join(files)} to {out}/ in {elapsed:.0f} s"
-        + (f" ({n_errors} failed run(s))" if n_errors else "")
+        + (f" ({n_errors} failed run(s))" if n_errors else ""),
     )
     if interrupted:
         raise KeyboardInterrupt
@@ -400,7 +458,7 @@ def run_benchmark(settings: Settings, console=None) -> BenchmarkResult:
         frame=frame,
         summary=summary,
         files=files,
-        n_resumed=len(done),
+        n_resumed=len(plan.done),
         n_ran=len(new),
         n_errors=n_errors,
         seconds=elapsed,
@@ -409,6 +467,7 @@ def run_benchmark(settings: Settings, console=None) -> BenchmarkResult:
 
 
 def _write_outputs(s: Settings, data, records, out: Path, notes):
+    """Write results, summary, figures and report; remove stale ones; return them."""
     vers, spec, files = versions(), data.spec, {}
 
     def write(name, content):
