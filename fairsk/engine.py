@@ -11,6 +11,35 @@ the objective minibatch and its balanced group samples -- are gathered by index,
 other feature -- the per-epoch fairness report, weight averaging, the bound
 margins, the learning-rate schedule, selection of the best feasible epoch,
 divergence rollback -- is a callback of :mod:`fairsk.callbacks`.
+
+Examples
+--------
+Without the scikit-learn front end, a net trains on a
+:class:`~fairsk.sampling.TrainingData` with the callbacks of your choice:
+
+>>> import numpy as np
+>>> from fairsk.algorithms import SSLALM
+>>> from fairsk.callbacks import FairnessMonitor
+>>> from fairsk.constraints import cell_mass, compile_constraints, make_constraints
+>>> from fairsk.nets import MLP
+>>> rng = np.random.default_rng(0)
+>>> X = rng.normal(size=(200, 3))
+>>> A = rng.choice(["a", "b"], size=200)
+>>> y = (X[:, 0] + 0.5 * (A == "a") > 0).astype(int)
+>>> g = (A == "b").astype(int)  # group codes 0, 1
+>>> cc = compile_constraints(make_constraints("loss_gap", 0.5),
+...                          cell_mass(g, y, 2), ["a", "b"])
+>>> data = TrainingData(X, y, g, None, cc, 64, "cpu")
+>>> net = FairNet(MLP, module__n_features=3, module__hidden_layer_sizes=(8,),
+...               algorithm=SSLALM, algorithm__n_constraints=cc.n_constraints,
+...               callbacks=[("fairness", FairnessMonitor())],
+...               lr=0.05, max_epochs=2, batch_size=64, verbose=0)
+>>> net = net.fit(data, None)
+>>> len(net.history), net.algorithm_.multipliers.shape
+(2, torch.Size([2]))
+>>> net = net.partial_fit(data, epochs=2)  # two more epochs, multipliers kept
+>>> len(net.history)
+4
 """
 
 from __future__ import annotations
@@ -49,7 +78,7 @@ LIST_KEYS = [
     "margins",
 ]
 #: Serialises the sections that seed torch's global generator (modules that
-#: cannot take a generator of their own; see :meth:`FairNet.initialize_module`).
+#: cannot take a generator of their own; see :func:`_seeded_module`).
 _INIT_LOCK = threading.Lock()
 
 
@@ -169,6 +198,56 @@ def _takes_generator(module_cls) -> bool:
         return False
 
 
+def _generator_state(gen) -> torch.Tensor:
+    """Return the state of ``gen``, or the stacked states of a list of them."""
+    if isinstance(gen, list):
+        return torch.stack([g.get_state() for g in gen])
+    return gen.get_state()
+
+
+def _record_epoch(net) -> None:
+    """Record the rule's epoch summary in the history; keep its generator's state."""
+    for key, value in net.algorithm_.end_epoch().items():
+        net.history.record(key, value)
+    if net.algorithm_.n_models is not None:  # models trained as one
+        each = (net.loss_each_ / net.rows_each_).tolist()
+        net.history.record("train_loss_each", each)
+    state = _generator_state(net.problem_.generator)
+    net.algorithm_.rng_state = state.to(net.algorithm_.n_steps.device)
+
+
+def _seeded_module(net) -> torch.nn.Module:
+    """Build ``net.module`` with its arguments, its weights drawn from ``net.seed``."""
+    kwargs = net.get_params_for("module")
+    if isinstance(net.module, type) and _takes_generator(net.module):
+        kwargs["generator"] = _generators(net.seed, "cpu")
+        return net.initialized_instance(net.module, kwargs)
+    # A module that draws its weights from torch's global generator: seed it
+    # around the construction, one fit at a time.
+    with _INIT_LOCK, torch.random.fork_rng(devices=[]):
+        torch.manual_seed(net.seed)
+        return net.initialized_instance(net.module, kwargs)
+
+
+def _update_rule(net):
+    """Build ``net.algorithm`` with its arguments, averaging ``net.module_``."""
+    rule = net.initialized_instance(net.algorithm, net.get_params_for("algorithm"))
+    rule.averaged = AveragedModel(net.module_, use_buffers=True).requires_grad_(False)
+    return rule
+
+
+def _problem(module, dataset, gen) -> FairProblem | BatchedProblem:
+    """Return the problem of ``dataset``: one model's, or many trained as one."""
+    if isinstance(dataset, BatchedData):
+        return BatchedProblem(module, dataset.datas, gen)
+    return FairProblem(module, dataset, gen, getattr(dataset, "holdout", None))
+
+
+def _state_copy(obj) -> dict:
+    """Return a detached copy of the tensors of ``obj.state_dict()``."""
+    return {n: t.detach().clone() for n, t in obj.state_dict().items()}
+
+
 def _checkpoint_files(net, checkpoint) -> tuple[list, list, dict]:
     """Files of ``checkpoint`` that exist, that do not, and its ``f_*`` names."""
     try:
@@ -179,6 +258,109 @@ def _checkpoint_files(net, checkpoint) -> tuple[list, list, dict]:
     paths = list(dict.fromkeys(p for p in paths if isinstance(p, str | os.PathLike)))
     found = [p for p in paths if os.path.exists(p)]
     return found, [p for p in paths if not os.path.exists(p)], files
+
+
+@contextlib.contextmanager
+def _whole_checkpoint(net, checkpoint):
+    """Around a load: a partial checkpoint fails, one without ``f_algorithm`` warns.
+
+    A FileNotFoundError from a checkpoint with no file saved yet passes on
+    (``LoadInitState`` starts afresh); from one with some files and not others it
+    becomes a ValueError naming the missing files.
+    """
+    try:
+        yield
+    except FileNotFoundError as exc:
+        found, missing, _ = (
+            _checkpoint_files(net, checkpoint) if checkpoint else ([], [], {})
+        )
+        if not found:
+            raise  # nothing saved yet: LoadInitState starts afresh
+        raise ValueError(
+            f"The checkpoint in {checkpoint.dirname!r} is incomplete: "
+            f"{', '.join(os.path.basename(p) for p in missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} missing (found "
+            f"{', '.join(os.path.basename(p) for p in found)}). Resuming from "
+            "part of it would train another model than the one checkpointed: "
+            "restore the missing files, or empty the folder to start afresh."
+        ) from exc
+    if checkpoint is not None and not _checkpoint_files(net, checkpoint)[2].get(
+        "f_algorithm"
+    ):
+        warn(
+            "Resumed from a checkpoint that does not save the update rule's "
+            "state (no f_algorithm): multipliers, averages and the random "
+            "generator start afresh, so the fit will differ from an "
+            "uninterrupted one. Checkpoint with f_algorithm='algorithm.pt'.",
+            UserWarning,
+        )
+
+
+def _stopped(net, by_user: bool) -> None:
+    """After a KeyboardInterrupt: put back the last finished epoch's state.
+
+    A stop mid-epoch restores the state of the epoch before. ``by_user`` (Ctrl-C)
+    also marks the fit interrupted and warns.
+    """
+    if len(net.history) > net.finished_:  # stopped mid-epoch
+        net.restore(net.last_finished_)
+    if not by_user:
+        return
+    net.interrupted_ = True
+    if not len(net.history):
+        net.history.new_epoch()
+    net.history.record("interrupted", True)
+    returned = (
+        f"the weights of epoch {net.finished_}, the last that finished"
+        if net.finished_
+        else "no epoch finished, so the initial, untrained weights"
+    )
+    warn(
+        f"Training was interrupted (KeyboardInterrupt) in epoch "
+        f"{len(net.history)} of {net.fit_span_[1]}: fit stopped and returns "
+        f"{returned} (weight averaging, select='feasible' and the bound check "
+        "not applied). The model is not fully trained: interrupted_ is True "
+        "and history_ ends with 'interrupted': True. Refit, or checkpoint every "
+        "epoch and resume with LoadInitState (see the callbacks parameter).",
+        FitInterruptedWarning,
+    )
+
+
+def _check_validation_scores(net) -> None:
+    """Fail when callbacks read validation scores and there are no validation rows."""
+    needs = [
+        f"{name} (monitor={cb.monitor!r})"
+        for name, cb in net.callbacks_
+        if str(getattr(cb, "monitor", "") or "").startswith("valid_")
+    ]
+    needs += [
+        name
+        for name, cb in net.callbacks_
+        if isinstance(cb, EpochScoring) and not cb.on_train and name != "valid_acc"
+    ]
+    if needs and net.train_split is None:
+        raise ValueError(
+            f"Callback(s) {', '.join(needs)} read validation scores, but there "
+            "are no validation rows: set validation_fraction (e.g. 0.2), or "
+            "monitor a training score (e.g. monitor='train_loss', "
+            "on_train=True)."
+        )
+
+
+def _listeners(net, method_name: str) -> list:
+    """Return the callbacks of ``net`` that override ``method_name`` (cached)."""
+    cache = net.__dict__.setdefault("_listener_cache", {})
+    if cache.get(None) is not net.callbacks_:
+        cache.clear()
+        cache[None] = net.callbacks_
+    if method_name not in cache:
+        base = getattr(Callback, method_name, None)
+        cache[method_name] = [
+            cb
+            for _, cb in net.callbacks_
+            if getattr(type(cb), method_name, None) is not base
+        ]
+    return cache[method_name]
 
 
 class FairNet(NeuralNetBinaryClassifier):
@@ -220,27 +402,7 @@ class FairNet(NeuralNetBinaryClassifier):
     >>> net.history[:, "epoch"], net.history[-1, "loss_gap_violation"] <= 0
     ([1, 2], True)
 
-    Without the scikit-learn front end, a net trains on a
-    :class:`~fairsk.sampling.TrainingData` with the callbacks of your choice:
-
-    >>> from fairsk.algorithms import SSLALM
-    >>> from fairsk.callbacks import FairnessMonitor
-    >>> from fairsk.constraints import cell_mass, compile_constraints, make_constraints
-    >>> from fairsk.nets import MLP
-    >>> g = (A == "b").astype(int)  # group codes 0, 1
-    >>> cc = compile_constraints(make_constraints("loss_gap", 0.5),
-    ...                          cell_mass(g, y, 2), ["a", "b"])
-    >>> data = TrainingData(X, y, g, None, cc, 64, "cpu")
-    >>> net = FairNet(MLP, module__n_features=3, module__hidden_layer_sizes=(8,),
-    ...               algorithm=SSLALM, algorithm__n_constraints=cc.n_constraints,
-    ...               callbacks=[("fairness", FairnessMonitor())],
-    ...               lr=0.05, max_epochs=2, batch_size=64, verbose=0)
-    >>> net = net.fit(data, None)
-    >>> len(net.history), net.algorithm_.multipliers.shape
-    (2, torch.Size([2]))
-    >>> net = net.partial_fit(data, epochs=2)  # two more epochs, multipliers kept
-    >>> len(net.history)
-    4
+    The example of :mod:`fairsk.engine` trains a net without the scikit-learn front end.
     """
 
     def __init__(self, module, *, algorithm, seed=0, **kwargs):
@@ -260,20 +422,8 @@ class FairNet(NeuralNetBinaryClassifier):
     # -- components ------------------------------------------------------------
     def initialize_module(self):
         """Build the network from the seed, the update rule, and its average."""
-        kwargs = self.get_params_for("module")
-        if isinstance(self.module, type) and _takes_generator(self.module):
-            kwargs["generator"] = _generators(self.seed, "cpu")
-            self.module_ = self.initialized_instance(self.module, kwargs)
-        else:
-            # A module that draws its weights from torch's global generator:
-            # seed it around the construction, one fit at a time.
-            with _INIT_LOCK, torch.random.fork_rng(devices=[]):
-                torch.manual_seed(self.seed)
-                self.module_ = self.initialized_instance(self.module, kwargs)
-        params = self.get_params_for("algorithm")
-        self.algorithm_ = self.initialized_instance(self.algorithm, params)
-        averaged = AveragedModel(self.module_, use_buffers=True).requires_grad_(False)
-        self.algorithm_.averaged = averaged
+        self.module_ = _seeded_module(self)
+        self.algorithm_ = _update_rule(self)
         return self
 
     def get_all_learnable_params(self):
@@ -311,39 +461,13 @@ class FairNet(NeuralNetBinaryClassifier):
             try:
                 return super().fit_loop(X, y, epochs, **fit_params)
             except KeyboardInterrupt:
-                if len(self.history) > self.finished_:  # stopped mid-epoch
-                    self.restore(self.last_finished_)
-                if sigint.fired:
-                    self._interrupted()
+                _stopped(self, by_user=sigint.fired)
                 raise  # skorch's partial_fit stops training there and returns
-
-    def _interrupted(self) -> None:
-        self.interrupted_ = True
-        if not len(self.history):
-            self.history.new_epoch()
-        self.history.record("interrupted", True)
-        returned = (
-            f"the weights of epoch {self.finished_}, the last that finished"
-            if self.finished_
-            else "no epoch finished, so the initial, untrained weights"
-        )
-        warn(
-            f"Training was interrupted (KeyboardInterrupt) in epoch "
-            f"{len(self.history)} of {self.fit_span_[1]}: fit stopped and returns "
-            f"{returned} (weight averaging, select='feasible' and the bound check "
-            "not applied). The model is not fully trained: interrupted_ is True "
-            "and history_ ends with 'interrupted': True. Refit, or checkpoint every "
-            "epoch and resume with LoadInitState (see the callbacks parameter).",
-            FitInterruptedWarning,
-        )
 
     def snapshot(self) -> dict:
         """Copy the network's, the rule's and the optimizer's state."""
         sd = {"module": self.module_, "algorithm": self.algorithm_}
-        out = {
-            k: {n: t.detach().clone() for n, t in m.state_dict().items()}
-            for k, m in sd.items()
-        }
+        out = {k: _state_copy(m) for k, m in sd.items()}
         return {**out, "optimizer": copy.deepcopy(self.optimizer_.state_dict())}
 
     def restore(self, snap: dict) -> None:
@@ -361,33 +485,8 @@ class FairNet(NeuralNetBinaryClassifier):
         checkpoint without ``f_algorithm`` resumes with a warning (multipliers,
         averages and the random generator start afresh).
         """
-        try:
-            out = super().load_params(*args, checkpoint=checkpoint, **kwargs)
-        except FileNotFoundError as exc:
-            found, missing, _ = (
-                _checkpoint_files(self, checkpoint) if checkpoint else ([], [], {})
-            )
-            if not found:
-                raise  # nothing saved yet: LoadInitState starts afresh
-            raise ValueError(
-                f"The checkpoint in {checkpoint.dirname!r} is incomplete: "
-                f"{', '.join(os.path.basename(p) for p in missing)} "
-                f"{'is' if len(missing) == 1 else 'are'} missing (found "
-                f"{', '.join(os.path.basename(p) for p in found)}). Resuming from "
-                "part of it would train another model than the one checkpointed: "
-                "restore the missing files, or empty the folder to start afresh."
-            ) from exc
-        if checkpoint is not None and not _checkpoint_files(self, checkpoint)[2].get(
-            "f_algorithm"
-        ):
-            warn(
-                "Resumed from a checkpoint that does not save the update rule's "
-                "state (no f_algorithm): multipliers, averages and the random "
-                "generator start afresh, so the fit will differ from an "
-                "uninterrupted one. Checkpoint with f_algorithm='algorithm.pt'.",
-                UserWarning,
-            )
-        return out
+        with _whole_checkpoint(self, checkpoint):
+            return super().load_params(*args, checkpoint=checkpoint, **kwargs)
 
     def get_iterator(self, dataset, training=False):
         """Training: an epoch of gathered batches; else chunks of rows."""
@@ -396,18 +495,14 @@ class FairNet(NeuralNetBinaryClassifier):
         if not training:
             return _Chunks(dataset)
         gen = _generators(self.seed, dataset.device, self.algorithm_.rng_state)
-        if isinstance(dataset, BatchedData):
-            self.problem_ = BatchedProblem(self.module_, dataset.datas, gen)
-        else:
-            holdout = getattr(dataset, "holdout", None)
-            self.problem_ = FairProblem(self.module_, dataset, gen, holdout)
+        self.problem_ = _problem(self.module_, dataset, gen)
         self.algorithm_.bind(self.problem_, self.optimizer_, self.lr)
         return _Epochs(self)
 
     def train_step(self, batch, **fit_params):
         """Run the rule's gradients, ``on_grad_computed``, the rule's primal step."""
         f, y_pred = self.algorithm_.gradients(batch)
-        if self._listeners("on_grad_computed"):
+        if _listeners(self, "on_grad_computed"):
             params = TeeGenerator(self.module_.named_parameters())
             self.notify(
                 "on_grad_computed", named_parameters=params, batch=batch, training=True
@@ -431,23 +526,7 @@ class FairNet(NeuralNetBinaryClassifier):
     # -- the net's own hooks (notified before every callback) --------------------
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         """Check that callbacks which read validation scores will have them."""
-        needs = [
-            f"{name} (monitor={cb.monitor!r})"
-            for name, cb in self.callbacks_
-            if str(getattr(cb, "monitor", "") or "").startswith("valid_")
-        ]
-        needs += [
-            name
-            for name, cb in self.callbacks_
-            if isinstance(cb, EpochScoring) and not cb.on_train and name != "valid_acc"
-        ]
-        if needs and self.train_split is None:
-            raise ValueError(
-                f"Callback(s) {', '.join(needs)} read validation scores, but there "
-                "are no validation rows: set validation_fraction (e.g. 0.2), or "
-                "monitor a training score (e.g. monitor='train_loss', "
-                "on_train=True)."
-            )
+        _check_validation_scores(self)
 
     def on_epoch_begin(self, net, **kwargs):
         """Keep the last finished epoch's state; open a history row; train mode."""
@@ -460,19 +539,7 @@ class FairNet(NeuralNetBinaryClassifier):
     def on_epoch_end(self, net, **kwargs):
         """Record the rule's epoch summary; keep the generator's state."""
         self.finished_ = len(self.history)  # its steps are done: a stop keeps them
-        for key, value in self.algorithm_.end_epoch().items():
-            self.history.record(key, value)
-        if self.algorithm_.n_models is not None:
-            self.history.record(
-                "train_loss_each", (self.loss_each_ / self.rows_each_).tolist()
-            )
-        gen = self.problem_.generator
-        state = (
-            torch.stack([g.get_state() for g in gen])
-            if isinstance(gen, list)
-            else gen.get_state()
-        )
-        self.algorithm_.rng_state = state.to(self.algorithm_.n_steps.device)
+        _record_epoch(self)
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         """Let go of the training data (callbacks read the history and weights)."""
@@ -488,22 +555,8 @@ class FairNet(NeuralNetBinaryClassifier):
         no-op methods per epoch costs a tenth of a small network's step.
         """
         getattr(self, method_name)(self, **cb_kwargs)
-        for cb in self._listeners(method_name):
+        for cb in _listeners(self, method_name):
             getattr(cb, method_name)(self, **cb_kwargs)
-
-    def _listeners(self, method_name: str) -> list:
-        cache = self.__dict__.setdefault("_listener_cache", {})
-        if cache.get(None) is not self.callbacks_:
-            cache.clear()
-            cache[None] = self.callbacks_
-        if method_name not in cache:
-            base = getattr(Callback, method_name, None)
-            cache[method_name] = [
-                cb
-                for _, cb in self.callbacks_
-                if getattr(type(cb), method_name, None) is not base
-            ]
-        return cache[method_name]
 
     def __getstate__(self):
         state = super().__getstate__()
