@@ -147,6 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
     --------
     >>> build_parser().parse_args(["benchmark", "--bound", "0.01", "0.02"]).bounds
     [0.01, 0.02]
+    >>> build_parser().parse_args(["benchmark", "--bounds", "0.05"]).bounds
+    [0.05]
     """
     from fairsk import __version__
 

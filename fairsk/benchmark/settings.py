@@ -170,9 +170,9 @@ class Settings:
     constraint: str = opt("loss_gap", "--constraint", "constraint", "one of "
                           f"{', '.join(CONSTRAINTS)} (the paper's: loss_gap)",
                           choices=tuple(CONSTRAINTS), metavar="NAME")
-    bounds: list = opt(None, "--bound", "constraint", "bound(s), several give a "  # noqa: RUF009
-                       "sweep (default 0.005)", factory=lambda: [0.005], nargs="+",
-                       type="bound", metavar="B")
+    bounds: list = opt(None, ("--bound", "--bounds"), "constraint",  # noqa: RUF009
+                       "bound(s), several give a sweep (default 0.005)",
+                       factory=lambda: [0.005], nargs="+", type="bound", metavar="B")
     pairing: str = opt("auto", "--pairing", "constraint",
                        choices=("auto", "one_vs_mean", "one_vs_each"))
     proxy: str | None = opt("demographic_parity", "--fairlearn-proxy", "constraint",
