@@ -444,10 +444,8 @@ def fit_together(
     --------
     >>> import numpy as np
     >>> from fairsk import SSLALMClassifier
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(300, 3))
-    >>> A = rng.choice(["a", "b"], size=300)
-    >>> y = (X[:, 0] + 0.5 * (A == "a") > 0).astype(int)
+    >>> from fairsk.datasets import make_fair_classification
+    >>> X, y, A = make_fair_classification(300, random_state=0)
     >>> models = [SSLALMClassifier(bound=b, hidden_layer_sizes=(8,), max_epochs=3,
     ...                            random_state=0) for b in (0.1, 0.2)]
     >>> fitted = fit_together(models, X, y, sensitive_features=A)

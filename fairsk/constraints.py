@@ -526,10 +526,8 @@ class CompiledConstraints:
 
     >>> import numpy as np
     >>> from fairsk import SSLALMClassifier
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(200, 3))
-    >>> A = rng.choice(["a", "b"], size=200)
-    >>> y = (X[:, 0] + 0.5 * (A == "a") > 0).astype(int)
+    >>> from fairsk.datasets import make_fair_classification
+    >>> X, y, A = make_fair_classification(200, random_state=0)
     >>> clf = SSLALMClassifier(bound=0.5, hidden_layer_sizes=(8,), max_epochs=2,
     ...                        random_state=0).fit(X, y, sensitive_features=A)
     >>> cc = clf.compiled_constraints_

@@ -170,12 +170,10 @@ class BoundSearchCV(BaseSearchCV):
 
     Examples
     --------
-    >>> import numpy as np
     >>> from fairsk import SSLALMClassifier
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(400, 3))
-    >>> A = rng.choice(["a", "b"], size=400)
-    >>> y = (X[:, 0] + 0.8 * (A == "a") > 0.4).astype(int)
+    >>> from fairsk.datasets import make_fair_classification
+    >>> X, _, A = make_fair_classification(400, random_state=0)
+    >>> y = (X[:, 0] + 0.8 * (A == "a") > 0.4).astype(int)  # a larger group effect
     >>> search = BoundSearchCV(SSLALMClassifier(hidden_layer_sizes=(8,),
     ...                                         max_epochs=5, random_state=0),
     ...                        bounds=[0.05, 0.2], cv=3)

@@ -4,15 +4,26 @@ One home for each: the contract tests (sklearn's checks, reliability, routing,
 docs) run over :data:`CLASSIFIERS` (or :data:`CONSTRAINED`, a filter of it), and
 synthetic data comes from :func:`make_synthetic` (named so: it is made up, for
 testing mechanics), or from the ``synthetic`` fixture of ``tests/conftest.py``
-for its defaults.
+for its defaults. The callbacks that stop a fit (Ctrl-C, or a planned end), the
+checkpoint the resume tests use and the two-group problem the update-rule tests
+check by hand (:func:`tiny_problem`) live here too.
 """
 
 from __future__ import annotations
 
+import math
+import signal
+
 import numpy as np
+import torch
+from skorch.callbacks import Callback, Checkpoint
+from torch import nn
 
 import fairsk
+from fairsk.constraints import compile_constraints, make_constraints
 from fairsk.estimators import BaseFairClassifier
+from fairsk.problem import FairProblem
+from fairsk.sampling import TrainingData
 
 #: Every classifier fairsk exports.
 CLASSIFIERS = [
@@ -68,3 +79,88 @@ def make_synthetic(
     if group_feature:
         X = np.column_stack([X, shift])
     return X, y.astype(int), A
+
+
+# -- stopping a fit from a callback --------------------------------------------------
+class StopAtEpochEnd(Callback):
+    """Press Ctrl-C (SIGINT) at the end of epoch ``epoch`` (after a checkpoint)."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == self.epoch:
+            signal.raise_signal(signal.SIGINT)  # Ctrl-C
+
+
+class StopMidEpoch(Callback):
+    """Press Ctrl-C (SIGINT) after a few steps (3 batches) of epoch ``epoch``."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_batch_end(self, net, **kwargs):
+        if len(net.history) == self.epoch and len(net.history[-1, "batches"]) > 2:
+            signal.raise_signal(signal.SIGINT)  # Ctrl-C
+
+
+class EndAfter(Callback):
+    """End training after epoch ``epoch``, as a time budget does.
+
+    The callback raises KeyboardInterrupt itself: skorch's way to end training
+    early, a planned end, not an interruption (no SIGINT).
+    """
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) == self.epoch:
+            raise KeyboardInterrupt
+
+
+def checkpoint(folder):
+    """A checkpoint of every epoch into ``folder``, the update rule's state too."""
+    return Checkpoint(monitor=None, f_algorithm="algorithm.pt", dirname=str(folder))
+
+
+# -- a problem checked by hand -------------------------------------------------------
+def sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def softplus(x: float) -> float:
+    return math.log1p(math.exp(x))
+
+
+class Linear(nn.Module):
+    """``logit = θ·x`` on two features, no bias."""
+
+    def __init__(self, theta):
+        super().__init__()
+        self.lin = nn.Linear(2, 1, bias=False)
+        with torch.no_grad():
+            self.lin.weight.copy_(torch.tensor([theta], dtype=torch.float32))
+
+    def forward(self, X):
+        return self.lin(X).squeeze(-1)
+
+
+def tiny_problem(t=1.0, bound=0.02, per_cell=4):
+    """A loss-gap problem whose constraint estimates are exact; θ = (t, 0).
+
+    Group a: x = (1, 0), group b: x = (0, 1), each with ``per_cell`` rows of each
+    label, so every draw of a cell holds identical rows. Returns the
+    :class:`~fairsk.problem.FairProblem` and its :class:`Linear` module.
+    """
+    X = np.array([[1.0, 0.0]] * (2 * per_cell) + [[0.0, 1.0]] * (2 * per_cell))
+    y = np.array([0, 1] * per_cell * 2, dtype=np.float32)
+    groups = np.repeat([0, 1], 2 * per_cell)
+    mass = np.full((2, 2), float(per_cell))
+    compiled = compile_constraints(
+        make_constraints("loss_gap", bound), mass, ["a", "b"]
+    )
+    data = TrainingData(X, y, groups, None, compiled, 8, torch.device("cpu"))
+    module = Linear([t, 0.0])
+    problem = FairProblem(module, data, torch.Generator().manual_seed(0))
+    return problem, module

@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 import torch
 from scipy.optimize import linprog, minimize
-from torch import nn
 
 from fairsk import StochasticGhostClassifier
 from fairsk.algorithms import StochasticGhost
@@ -23,11 +22,8 @@ from fairsk.algorithms.ghost import (
     mlmc_combine,
     solve_direction,
 )
-from fairsk.constraints import compile_constraints, make_constraints
-from fairsk.problem import FairProblem
-from fairsk.sampling import TrainingData
 
-from .common import make_synthetic
+from .common import make_synthetic, sigmoid, softplus, tiny_problem
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -215,38 +211,6 @@ def test_level_law_is_the_truncated_geometric():
 
 
 # -- one step on a hand-checkable problem --------------------------------------------
-def sigmoid(x):
-    return 1.0 / (1.0 + math.exp(-x))
-
-
-def softplus(x):
-    return math.log1p(math.exp(x))
-
-
-class Linear(nn.Module):
-    def __init__(self, theta):
-        super().__init__()
-        self.lin = nn.Linear(2, 1, bias=False)
-        with torch.no_grad():
-            self.lin.weight.copy_(torch.tensor([theta], dtype=torch.float32))
-
-    def forward(self, X):
-        return self.lin(X).squeeze(-1)
-
-
-def tiny_problem(t=1.0, bound=0.02, per_cell=4):
-    """Group a: x = (1, 0), group b: x = (0, 1), balanced labels; θ = (t, 0)."""
-    X = np.array([[1.0, 0.0]] * (2 * per_cell) + [[0.0, 1.0]] * (2 * per_cell))
-    y = np.array([0, 1] * per_cell * 2, dtype=np.float32)
-    groups = np.repeat([0, 1], 2 * per_cell)
-    compiled = compile_constraints(
-        make_constraints("loss_gap", bound), np.full((2, 2), 4.0), ["a", "b"]
-    )
-    data = TrainingData(X, y, groups, None, compiled, 8, torch.device("cpu"))
-    module = Linear([t, 0.0])
-    return FairProblem(module, data, torch.Generator().manual_seed(0)), module
-
-
 def test_oracle_values_and_gradients_by_hand():
     problem, module = tiny_problem(t=1.0)
     alg = StochasticGhost(2)

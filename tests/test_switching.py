@@ -18,15 +18,11 @@ import math
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from fairsk import SwitchingSubgradientClassifier
 from fairsk.algorithms import SwitchingSubgradient
-from fairsk.constraints import compile_constraints, make_constraints
-from fairsk.problem import FairProblem
-from fairsk.sampling import TrainingData
 
-from .common import make_synthetic
+from .common import make_synthetic, sigmoid, softplus, tiny_problem
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -36,40 +32,6 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
-
-
-def sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-x))
-
-
-def softplus(x: float) -> float:
-    return math.log1p(math.exp(x))
-
-
-class Linear(nn.Module):
-    def __init__(self, theta):
-        super().__init__()
-        self.lin = nn.Linear(2, 1, bias=False)
-        with torch.no_grad():
-            self.lin.weight.copy_(torch.tensor([theta], dtype=torch.float32))
-
-    def forward(self, X):
-        return self.lin(X).squeeze(-1)
-
-
-def tiny_problem(t=1.0, bound=0.02, per_cell=4):
-    """The two-group problem above, with θ = (t, 0)."""
-    X = np.array([[1.0, 0.0]] * (2 * per_cell) + [[0.0, 1.0]] * (2 * per_cell))
-    y = np.array([0, 1] * per_cell * 2, dtype=np.float32)
-    groups = np.repeat([0, 1], 2 * per_cell)
-    mass = np.full((2, 2), float(per_cell))
-    compiled = compile_constraints(
-        make_constraints("loss_gap", bound), mass, ["a", "b"]
-    )
-    data = TrainingData(X, y, groups, None, compiled, 8, torch.device("cpu"))
-    module = Linear([t, 0.0])
-    problem = FairProblem(module, data, torch.Generator().manual_seed(0))
-    return problem, module
 
 
 def full_batch(problem):

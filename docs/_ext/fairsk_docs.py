@@ -40,7 +40,7 @@ API_GROUPS: list[tuple[str, str, list[str]]] = [
     (
         "Data",
         "Loaders and transformers for UCI Adult, folktables' ACS tasks and PUMS "
-        "files (see :doc:`data`).",
+        "files, and made-up toy data for examples (see :doc:`data`).",
         ["fairsk.datasets"],
     ),
     (

@@ -49,13 +49,10 @@ class Algorithm(nn.Module):
     A fitted classifier's update rule is the engine's ``algorithm_``; its state
     lives in buffers:
 
-    >>> import numpy as np
     >>> from fairsk import SSLALMClassifier
     >>> from fairsk.algorithms import Algorithm
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(200, 3))
-    >>> A = rng.choice(["a", "b"], size=200)
-    >>> y = (X[:, 0] + 0.5 * (A == "a") > 0).astype(int)
+    >>> from fairsk.datasets import make_fair_classification
+    >>> X, y, A = make_fair_classification(200, random_state=0)
     >>> clf = SSLALMClassifier(bound=0.5, hidden_layer_sizes=(8,), max_epochs=2,
     ...                        random_state=0).fit(X, y, sensitive_features=A)
     >>> alg = clf.net_.algorithm_

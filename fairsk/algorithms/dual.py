@@ -192,12 +192,9 @@ class DualUpdate(nn.Module):
     The Lagrangian classifiers take a rule as ``dual_update``; the fitted one is
     ``net_.algorithm_.dual``:
 
-    >>> import numpy as np
     >>> from fairsk import SSLALMClassifier
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(200, 3))
-    >>> A = rng.choice(["a", "b"], size=200)
-    >>> y = (X[:, 0] + 0.5 * (A == "a") > 0).astype(int)
+    >>> from fairsk.datasets import make_fair_classification
+    >>> X, y, A = make_fair_classification(200, random_state=0)
     >>> clf = SSLALMClassifier(dual_update=Projected(), dual_lr=0.1, bound=0.5,
     ...                        hidden_layer_sizes=(8,), max_epochs=2, random_state=0)
     >>> rule = clf.fit(X, y, sensitive_features=A).net_.algorithm_.dual

@@ -7,6 +7,8 @@
   income task on any PUMS-format person file (e.g. the NIST ACS Data Excerpts).
 - :class:`ACSFeatureEncoder`, :class:`TabularEncoder`: features to float arrays.
 - :class:`SensitiveFeatureBuilder`: group labels (race, sex, intersections).
+- :func:`make_fair_classification`: made-up toy data ``(X, y, A)`` for examples and
+  tests of the mechanics (random numbers, no real people).
 
 Every loader returns a :class:`~sklearn.utils.Bunch` with ``data``, ``target``,
 ``sensitive_features``, ``frame``, ``feature_names`` and ``DESCR``, or ``(X, y,
@@ -17,6 +19,7 @@ from ._acs import ACS_TASKS, ACSDownloadError, acs_person_file, get_data_home, l
 from ._adult import load_adult
 from ._encoders import ACSFeatureEncoder, SensitiveFeatureBuilder, TabularEncoder
 from ._pums import load_pums_income, make_income_problem, read_pums_csv
+from ._synthetic import make_fair_classification
 
 __all__ = [
     "ACS_TASKS",
@@ -29,6 +32,7 @@ __all__ = [
     "load_acs",
     "load_adult",
     "load_pums_income",
+    "make_fair_classification",
     "make_income_problem",
     "read_pums_csv",
 ]

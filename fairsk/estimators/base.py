@@ -69,13 +69,10 @@ class BaseFairClassifier(
     --------
     Every fairsk classifier is one, and shares its fitted attributes:
 
-    >>> import numpy as np
     >>> from fairsk import SSLALMClassifier
+    >>> from fairsk.datasets import make_fair_classification
     >>> from fairsk.estimators import BaseFairClassifier
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(200, 3))
-    >>> A = rng.choice(["a", "b"], size=200)
-    >>> y = (X[:, 0] + 0.5 * (A == "a") > 0).astype(int)
+    >>> X, y, A = make_fair_classification(200, random_state=0)
     >>> clf = SSLALMClassifier(bound=0.5, hidden_layer_sizes=(8,), max_epochs=2,
     ...                        random_state=0).fit(X, y, sensitive_features=A)
     >>> isinstance(clf, BaseFairClassifier)

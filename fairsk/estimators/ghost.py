@@ -68,12 +68,9 @@ class StochasticGhostClassifier(BaseFairClassifier):
 
     Examples
     --------
-    >>> import numpy as np
     >>> from fairsk import StochasticGhostClassifier
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(400, 3))
-    >>> A = rng.choice(["a", "b"], size=400)
-    >>> y = (X[:, 0] + 0.5 * (A == "a") > 0).astype(int)
+    >>> from fairsk.datasets import make_fair_classification
+    >>> X, y, A = make_fair_classification(400, random_state=0)
     >>> clf = StochasticGhostClassifier(max_epochs=2, random_state=0)
     >>> clf.fit(X, y, sensitive_features=A).predict_proba(X[:2]).shape
     (2, 2)

@@ -45,12 +45,9 @@ class SSLALMClassifier(BaseFairClassifier):
 
     Examples
     --------
-    >>> import numpy as np
     >>> from fairsk import SSLALMClassifier
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(400, 3))
-    >>> A = rng.choice(["a", "b"], size=400)
-    >>> y = (X[:, 0] + 0.5 * (A == "a") > 0).astype(int)
+    >>> from fairsk.datasets import make_fair_classification
+    >>> X, y, A = make_fair_classification(400, random_state=0)
     >>> clf = SSLALMClassifier(bound=0.01, max_epochs=5, random_state=0)
     >>> clf.fit(X, y, sensitive_features=A).predict(X[:3]).shape
     (3,)
@@ -90,12 +87,10 @@ class ALMClassifier(BaseFairClassifier):
 
     Examples
     --------
-    >>> import numpy as np
     >>> from fairsk import ALMClassifier
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(400, 3))
-    >>> A = rng.choice([0, 1], size=400)
-    >>> y = (X[:, 0] > 0).astype(int)
+    >>> from fairsk.datasets import make_fair_classification
+    >>> X, y, A = make_fair_classification(400, groups=(0, 1), group_shift=0,
+    ...                                    random_state=0)
     >>> clf = ALMClassifier(max_epochs=3, random_state=0)
     >>> clf.fit(X, y, sensitive_features=A).score(X, y) > 0.5
     True

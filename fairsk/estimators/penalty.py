@@ -38,12 +38,10 @@ class PenaltyClassifier(BaseFairClassifier):
 
     Examples
     --------
-    >>> import numpy as np
     >>> from fairsk import PenaltyClassifier
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(300, 2))
-    >>> A = rng.choice(["x", "y"], size=300)
-    >>> y = (X[:, 0] > 0).astype(int)
+    >>> from fairsk.datasets import make_fair_classification
+    >>> X, y, A = make_fair_classification(300, 2, groups=("x", "y"), group_shift=0,
+    ...                                    random_state=0)
     >>> clf = PenaltyClassifier(penalty_weight=2.0, max_epochs=3, random_state=0)
     >>> clf.fit(X, y, sensitive_features=A).predict_proba(X[:2]).sum(axis=1)
     array([1., 1.])

@@ -35,9 +35,9 @@ class UnconstrainedClassifier(BaseFairClassifier):
     --------
     >>> import numpy as np
     >>> from fairsk import UnconstrainedClassifier
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(300, 2))
-    >>> y = np.where(X[:, 0] > 0, "yes", "no")
+    >>> from fairsk.datasets import make_fair_classification
+    >>> X, _, _ = make_fair_classification(300, 2, random_state=0)
+    >>> y = np.where(X[:, 0] > 0, "yes", "no")  # string labels, no groups
     >>> clf = UnconstrainedClassifier(max_epochs=20, lr=0.2, random_state=0).fit(X, y)
     >>> clf.classes_.tolist(), clf.score(X, y) > 0.9
     (['no', 'yes'], True)

@@ -11,53 +11,26 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 
 import numpy as np
 import pytest
-from skorch.callbacks import Callback, Checkpoint, LoadInitState
+from skorch.callbacks import Checkpoint, LoadInitState
 
 from fairsk import FitInterruptedWarning, SSLALMClassifier
 from fairsk.benchmark import io as bench_io
 from fairsk.benchmark.io import RunStore, atomic_write
 
-from ..common import CLASSIFIERS, TINY
+from ..common import CLASSIFIERS, TINY, StopAtEpochEnd, StopMidEpoch, checkpoint
 
 SIX = {**TINY, "max_epochs": 6}  # weight averaging over epochs 4-6
 
 
-class StopAtEpochEnd(Callback):
-    """Press Ctrl-C (SIGINT) at the end of an epoch (after the checkpoint)."""
-
-    def __init__(self, epoch):
-        self.epoch = epoch
-
-    def on_epoch_end(self, net, **kwargs):
-        if len(net.history) == self.epoch:
-            signal.raise_signal(signal.SIGINT)  # Ctrl-C
-
-
-class StopMidEpoch(Callback):
-    """Press Ctrl-C (SIGINT) in the middle of an epoch."""
-
-    def __init__(self, epoch, batch):
-        self.epoch, self.batch = epoch, batch
-
-    def on_batch_end(self, net, **kwargs):
-        if len(net.history) == self.epoch and len(net.history[-1, "batches"]) > 2:
-            signal.raise_signal(signal.SIGINT)  # Ctrl-C
-
-
-def _checkpoint(folder):
-    return Checkpoint(monitor=None, f_algorithm="algorithm.pt", dirname=str(folder))
-
-
 def _interrupt_and_resume(cls, params, stopper, folder, X, y, A):
-    part = cls(**params, callbacks=[_checkpoint(folder), stopper])
+    part = cls(**params, callbacks=[checkpoint(folder), stopper])
     with pytest.warns(FitInterruptedWarning):  # the interrupt stops fit, which returns
         part.fit(X, y, sensitive_features=A)
     assert part.interrupted_
-    cp = _checkpoint(folder)
+    cp = checkpoint(folder)
     resumed = cls(**params, callbacks=[cp, LoadInitState(cp)])
     resumed.fit(X, y, sensitive_features=A)
     assert not resumed.interrupted_
@@ -91,7 +64,7 @@ def test_interrupted_fit_resumes_to_the_same_model(cls, tmp_path, synthetic):
     ("params", "stopper"),
     [
         pytest.param(SIX, StopAtEpochEnd(4), id="while_averaging"),
-        pytest.param(SIX, StopMidEpoch(3, 3), id="mid_epoch"),
+        pytest.param(SIX, StopMidEpoch(3), id="mid_epoch"),
         pytest.param(
             {**SIX, "validation_fraction": 0.25}, StopAtEpochEnd(3), id="validation"
         ),
@@ -122,14 +95,14 @@ def test_resume_twice(tmp_path, synthetic):
     full = SSLALMClassifier(**SIX).fit(X, y, sensitive_features=A)
     with pytest.warns(FitInterruptedWarning):
         SSLALMClassifier(
-            **SIX, callbacks=[_checkpoint(tmp_path), StopAtEpochEnd(2)]
+            **SIX, callbacks=[checkpoint(tmp_path), StopAtEpochEnd(2)]
         ).fit(X, y, sensitive_features=A)
-    cp = _checkpoint(tmp_path)
+    cp = checkpoint(tmp_path)
     with pytest.warns(FitInterruptedWarning):
         SSLALMClassifier(
             **SIX, callbacks=[cp, LoadInitState(cp), StopAtEpochEnd(4)]
         ).fit(X, y, sensitive_features=A)
-    cp = _checkpoint(tmp_path)
+    cp = checkpoint(tmp_path)
     last = SSLALMClassifier(**SIX, callbacks=[cp, LoadInitState(cp)]).fit(
         X, y, sensitive_features=A
     )

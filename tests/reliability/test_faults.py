@@ -34,7 +34,7 @@ from fairsk.constraints import (
 )
 from fairsk.kinds import KINDS, VIOLATION_ATOL
 
-from ..common import CLASSIFIERS, CONSTRAINED, TINY, make_synthetic
+from ..common import CLASSIFIERS, CONSTRAINED, TINY, EndAfter, make_synthetic
 
 SIX = {**TINY, "max_epochs": 6}
 
@@ -76,15 +76,6 @@ class _ArmAfter(Callback):
             _Fault.armed = True
 
 
-class _StopAfter(Callback):
-    def __init__(self, epoch):
-        self.epoch = epoch
-
-    def on_epoch_end(self, net, **kwargs):
-        if len(net.history) == self.epoch:
-            raise KeyboardInterrupt
-
-
 @pytest.fixture
 def fault():
     _Fault.armed = False
@@ -121,7 +112,7 @@ def test_nan_constraint_estimate_stops_and_restores(cls, fault, synthetic):
     # The restored model is exactly the one at the end of epoch 2: a fit stopped
     # there (the cosine schedule depends on max_epochs only) returns the same.
     fault.armed = False
-    stopped = cls(**SIX, constraint=FAULTY, callbacks=[_StopAfter(2)]).fit(
+    stopped = cls(**SIX, constraint=FAULTY, callbacks=[EndAfter(2)]).fit(
         X, y, sensitive_features=A
     )
     np.testing.assert_array_equal(proba, stopped.predict_proba(X))

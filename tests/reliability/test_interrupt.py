@@ -20,45 +20,22 @@ tests press it with ``signal.raise_signal``.
 
 from __future__ import annotations
 
-import signal
 import warnings
 
 import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import log_loss
-from skorch.callbacks import Callback, EarlyStopping
+from skorch.callbacks import EarlyStopping
 
 import fairsk
 from fairsk import FitInterruptedWarning, SSLALMClassifier
 
-from ..common import CLASSIFIERS, TINY
+from ..common import CLASSIFIERS, TINY, EndAfter, StopAtEpochEnd, StopMidEpoch
 
 #: No schedule and no averaging: a fit of 2 epochs is the first 2 epochs of a
 #: fit of 4, so an interrupted fit can be compared with a shorter one.
 PLAIN = {**TINY, "max_epochs": 4, "lr_schedule": "constant", "average": None}
-
-
-class StopAtEpochEnd(Callback):
-    """Press Ctrl-C (SIGINT) at the end of epoch ``epoch``."""
-
-    def __init__(self, epoch):
-        self.epoch = epoch
-
-    def on_epoch_end(self, net, **kwargs):
-        if len(net.history) == self.epoch:
-            signal.raise_signal(signal.SIGINT)  # Ctrl-C
-
-
-class StopMidEpoch(Callback):
-    """Press Ctrl-C (SIGINT) after a few steps of epoch ``epoch``."""
-
-    def __init__(self, epoch):
-        self.epoch = epoch
-
-    def on_batch_end(self, net, **kwargs):
-        if len(net.history) == self.epoch and len(net.history[-1, "batches"]) > 2:
-            signal.raise_signal(signal.SIGINT)  # Ctrl-C
 
 
 def _fit(params, X, y, A, callbacks=None):
@@ -144,17 +121,6 @@ def test_a_refit_clears_the_flag(synthetic):
 
 
 # -- planned stops: a callback's own KeyboardInterrupt -------------------------------
-class EndAfter(Callback):
-    """End training after epoch ``epoch``, as a time budget does."""
-
-    def __init__(self, epoch):
-        self.epoch = epoch
-
-    def on_epoch_end(self, net, **kwargs):
-        if len(net.history) == self.epoch:
-            raise KeyboardInterrupt
-
-
 def test_a_callback_ending_training_is_not_an_interrupt(synthetic):
     X, y, A = synthetic
     params = {**TINY, "max_epochs": 6}  # averaging over epochs 4-6

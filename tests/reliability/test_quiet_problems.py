@@ -25,7 +25,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import warnings
 
 import numpy as np
@@ -36,14 +35,14 @@ import sklearn
 from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
 from sklearn.model_selection import GridSearchCV, cross_validate
 from sklearn.pipeline import make_pipeline
-from skorch.callbacks import Callback, Checkpoint, LoadInitState
+from skorch.callbacks import LoadInitState
 
 from fairsk import SSLALMClassifier, UnconstrainedClassifier
 from fairsk.datasets import TabularEncoder
 from fairsk.exceptions import MissingSensitiveFeaturesError, SmallGroupWarning
 from fairsk.scorers import SCORERS, loss_gap_scorer
 
-from ..common import TINY, make_synthetic
+from ..common import TINY, StopAtEpochEnd, checkpoint, make_synthetic
 
 
 @pytest.fixture(scope="module")
@@ -214,29 +213,16 @@ def test_tabular_encoder_names_integer_columns():
 
 
 # -- checkpoints -------------------------------------------------------------------
-class _StopAfter(Callback):
-    def __init__(self, epoch):
-        self.epoch = epoch
-
-    def on_epoch_end(self, net, **kwargs):
-        if len(net.history) == self.epoch:
-            signal.raise_signal(signal.SIGINT)  # Ctrl-C
-
-
-def _checkpoint(folder):
-    return Checkpoint(monitor=None, f_algorithm="algorithm.pt", dirname=str(folder))
-
-
 @pytest.mark.parametrize("missing", ["params.pt", "algorithm.pt", "optimizer.pt"])
 def test_a_checkpoint_missing_a_file_does_not_resume(missing, tmp_path, synthetic):
     X, y, A = synthetic
     params = {**TINY, "max_epochs": 4}
     with pytest.warns(UserWarning, match="interrupted"):
         SSLALMClassifier(
-            **params, callbacks=[_checkpoint(tmp_path), _StopAfter(2)]
+            **params, callbacks=[checkpoint(tmp_path), StopAtEpochEnd(2)]
         ).fit(X, y, sensitive_features=A)
     os.remove(tmp_path / missing)
-    cp = _checkpoint(tmp_path)
+    cp = checkpoint(tmp_path)
     clf = SSLALMClassifier(**params, callbacks=[cp, LoadInitState(cp)])
     with pytest.raises(
         ValueError, match=rf"checkpoint in .* is incomplete: {missing} is missing"
@@ -247,7 +233,7 @@ def test_a_checkpoint_missing_a_file_does_not_resume(missing, tmp_path, syntheti
 
 def test_an_empty_checkpoint_folder_starts_afresh(tmp_path, synthetic):
     X, y, A = synthetic
-    cp = _checkpoint(tmp_path)
+    cp = checkpoint(tmp_path)
     clf = SSLALMClassifier(**TINY, callbacks=[cp, LoadInitState(cp)])
     clf.fit(X, y, sensitive_features=A)
     fresh = SSLALMClassifier(**TINY).fit(X, y, sensitive_features=A)
