@@ -400,6 +400,12 @@ classes_ : numpy.ndarray of shape (2,)
 
 
 def fill_doc(cls):
-    """Insert the shared attribute docs into ``cls.__doc__``."""
+    """Insert the shared *Attributes* section into ``cls.__doc__``.
+
+    At ``%(attributes)s`` when the docstring has it, else before *See Also*.
+    """
+    if "%(attributes)s" not in cls.__doc__:
+        section = "Attributes\n    ----------\n    %(attributes)s\n\n    See Also"
+        cls.__doc__ = cls.__doc__.replace("See Also", section, 1)
     cls.__doc__ = cls.__doc__.replace("%(attributes)s", ATTRIBUTES_DOC)
     return cls

@@ -40,10 +40,6 @@ class StochasticGhostClassifier(BaseFairClassifier):
     ----------
     %(parameters)s
 
-    Attributes
-    ----------
-    %(attributes)s
-
     See Also
     --------
     SwitchingSubgradientClassifier : A multiplier-free first-order method.

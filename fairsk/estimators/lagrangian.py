@@ -24,10 +24,6 @@ class SSLALMClassifier(BaseFairClassifier):
     ----------
     %(parameters)s
 
-    Attributes
-    ----------
-    %(attributes)s
-
     See Also
     --------
     ALMClassifier : The same method without smoothing.
@@ -70,10 +66,6 @@ class ALMClassifier(BaseFairClassifier):
     Parameters
     ----------
     %(parameters)s
-
-    Attributes
-    ----------
-    %(attributes)s
 
     See Also
     --------

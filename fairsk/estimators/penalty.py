@@ -22,10 +22,6 @@ class PenaltyClassifier(BaseFairClassifier):
     ----------
     %(parameters)s
 
-    Attributes
-    ----------
-    %(attributes)s
-
     See Also
     --------
     SSLALMClassifier : Adapts the weights (multipliers) to meet the bound.

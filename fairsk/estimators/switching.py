@@ -35,10 +35,6 @@ class SwitchingSubgradientClassifier(BaseFairClassifier):
     ----------
     %(parameters)s
 
-    Attributes
-    ----------
-    %(attributes)s
-
     See Also
     --------
     StochasticGhostClassifier : A stochastic SQP.

@@ -23,10 +23,6 @@ class UnconstrainedClassifier(BaseFairClassifier):
     ----------
     %(parameters)s
 
-    Attributes
-    ----------
-    %(attributes)s
-
     See Also
     --------
     SSLALMClassifier : Trains under the constraint.
