@@ -80,7 +80,6 @@ def test_baselines_halve_the_gap(results, name):
     assert results[name][0] <= results["UnconstrainedClassifier"][0] / 2
 
 
-
 class BatchNormNet(torch.nn.Module):
     """The paper's 64-32 network with batch norm: one logit per row."""
 
