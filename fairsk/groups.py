@@ -91,7 +91,11 @@ def _unique(labels) -> np.ndarray:
     Equal labels are those a dict equates (1 == 1.0 == True); tuples (the
     labels of intersections) stay labels, never a MultiIndex.
     """
-    index = pd.Index(list(labels), dtype=object, tupleize_cols=False)
+    if isinstance(labels, pd.Series | pd.Index):
+        labels = labels.to_numpy(dtype=object)  # not element by element
+    elif not isinstance(labels, np.ndarray):
+        labels = list(labels)  # a list of tuples must not become a 2-D array
+    index = pd.Index(labels, dtype=object, tupleize_cols=False)
     return index.unique().to_numpy()
 
 
