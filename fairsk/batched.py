@@ -216,6 +216,8 @@ class BatchedProblem(FairProblem):
         """The models' generators (their states are saved per model)."""
         return self.generators
 
+    split_no_grad = True  # K models' steps are arithmetic-bound
+
     def _logits(self, X: torch.Tensor) -> torch.Tensor:
         """Logits ``(K, rows)`` of each model's rows ``X`` ``(K, rows, d)``."""
         return self.module(X)

@@ -189,15 +189,22 @@ class FairProblem:
             names = ["loss"] + [q.name for q in others]
             self._q_col = [names.index(q.name) for q in compiled.quantities]
 
+    #: Whether :meth:`forward` runs the rows that need no gradient without
+    #: autograd (a second forward pass: worth it only when arithmetic dominates).
+    split_no_grad = False
+
     def forward(self, X: torch.Tensor, grad_rows: int | None = None) -> torch.Tensor:
         """Return the module's logits for the rows ``X``.
 
-        Only the first ``grad_rows`` rows (``None``: all) need a gradient: the
+        Only the first ``grad_rows`` rows (``None``: all) need a gradient. Where
+        arithmetic dominates (:attr:`split_no_grad`: models trained as one), the
         others run without autograd, which spares the backward pass their
         arithmetic (the multiplier step's constraint sample is a third of an
-        SSL-ALM step's rows). The logits are the same.
+        SSL-ALM step's rows); one model's step is dominated by per-call
+        overhead, which a second forward pass would raise. The logits are the
+        same.
         """
-        if grad_rows is None or grad_rows >= X.shape[-2]:
+        if not self.split_no_grad or grad_rows is None or grad_rows >= X.shape[-2]:
             return self._logits(X)
         with torch.no_grad():
             rest = self._logits(X[..., grad_rows:, :])
