@@ -95,12 +95,17 @@ class _Flat:
         """One value per parameter group, spread over that group's elements."""
         if len(set(values)) == 1:
             return values[0]
-        return torch.cat(
-            [
-                self.data.new_full((n,), v)
-                for n, v in zip(self.sizes, values, strict=True)
-            ]
-        )
+        key = tuple(values)  # e.g. weight decay on the weights, none on the slack
+        cache = self.__dict__.setdefault("_spread", {})
+        if key not in cache:  # built once, not at every step
+            cache.clear()
+            cache[key] = torch.cat(
+                [
+                    self.data.new_full((n,), v)
+                    for n, v in zip(self.sizes, values, strict=True)
+                ]
+            )
+        return cache[key]
 
 
 class LeanSGD(torch.optim.Optimizer):
@@ -319,7 +324,9 @@ class MoreauEnvelope(torch.optim.Optimizer):
         # torch's Optimizer pickles only defaults, state and groups; this wrapper
         # is its wrapped optimizer and anchors (a scheduler's patched ``step``
         # stays behind, as torch's own optimizers leave it).
-        return {k: v for k, v in self.__dict__.items() if k != "step"}
+        return {
+            k: v for k, v in self.__dict__.items() if k not in ("step", "_flat_seen")
+        }
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
@@ -341,7 +348,11 @@ class MoreauEnvelope(torch.optim.Optimizer):
     def update(self) -> None:
         """:meth:`step` without the hooks."""
         flat = getattr(self.optimizer, "_flat", lambda: None)()
-        if flat is not None and _same(flat.params, self.params):
+        if flat is not None and (
+            flat is self.__dict__.get("_flat_seen")  # checked at an earlier step
+            or _same(flat.params, self.params)
+        ):
+            self._flat_seen = flat
             gap = flat.data - self.anchor  # x - z
             flat.grad.add_(gap, alpha=self.smoothing)
             self.anchor.add_(gap, alpha=self.anchor_rate)
