@@ -33,7 +33,7 @@ from torch import nn
 
 from .nets import _FUNCTIONS, MLP
 from .problem import BLOCK_ELEMENTS, BLOCK_STEPS, Batch, FairProblem
-from .sampling import CellSampler, TrainingData
+from .sampling import CellSampler, TrainingData, device_rows
 
 __all__ = ["BatchedData", "BatchedProblem", "StackedMLP", "batchable", "fit_together"]
 
@@ -503,7 +503,7 @@ def _train(estimators, X, y, A, w, rows) -> None:
     first = estimators[0]
     device = resolve_device(first.device)
     Xv = validate_X(first, X, reset=True, fitting=True)
-    shared = TrainingData(Xv, np.zeros(len(Xv)), None, None, None, None, device).X
+    shared = device_rows(Xv, device)
     with torch_threads(first._n_threads):
         preps = [
             est._prepare(X, y, A, w, rows=r, shared=shared)

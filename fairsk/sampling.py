@@ -119,6 +119,19 @@ def _shared(array: np.ndarray, device: torch.device) -> torch.Tensor:
         return torch.as_tensor(array, device=device)
 
 
+def device_rows(X, device, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """``X`` as a row-major tensor on ``device`` (a tensor is taken as it is).
+
+    Row-major because a step gathers rows, and gathering a row of a
+    column-major array (pandas' ``to_numpy`` gives one) touches a cache line per
+    feature -- several times slower. Copied only if it is not row-major already.
+    """
+    if isinstance(X, torch.Tensor):  # already on the device: shared as it is
+        return X
+    np_dtype = torch.empty((), dtype=dtype).numpy().dtype
+    return _shared(np.ascontiguousarray(X, dtype=np_dtype), torch.device(device))
+
+
 def _relative(sample_weight) -> np.ndarray:
     """``sample_weight`` times the power of two that puts its maximum in [0.5, 1)."""
     w = np.asarray(sample_weight, dtype=np.float64)
@@ -222,14 +235,7 @@ class TrainingData(torch.utils.data.Dataset):
         rows=None,
     ):
         self.device = torch.device(device)
-        if isinstance(X, torch.Tensor):  # already on the device: shared as it is
-            self.X = X
-        else:
-            np_dtype = torch.empty((), dtype=dtype).numpy().dtype
-            # Row-major: a step gathers rows, and gathering a row of a
-            # column-major array (pandas' to_numpy gives one) touches a cache
-            # line per feature -- several times slower. Copied only if it is not.
-            self.X = _shared(np.ascontiguousarray(X, dtype=np_dtype), self.device)
+        self.X = device_rows(X, self.device, dtype)
         self.y = torch.as_tensor(y, dtype=dtype, device=self.device)
         if rows is not None and len(rows) == len(y):  # every row: no indirection
             rows = None
