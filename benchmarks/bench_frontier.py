@@ -63,7 +63,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import scipy.stats
 from fairlearn.metrics import (
     demographic_parity_difference,
     equalized_odds_difference,
@@ -82,6 +81,7 @@ from threadpoolctl import threadpool_limits
 from fairsk import SSLALMClassifier, UnconstrainedClassifier
 from fairsk.benchmark.io import atomic_write
 from fairsk.datasets import ACSFeatureEncoder, load_pums_income
+from fairsk.metrics import t_half_width
 
 DATA = Path(
     os.environ.get(
@@ -312,8 +312,7 @@ def interval(values) -> tuple[float, float]:
     v = np.asarray(values, dtype=float)
     if len(v) < 2:
         return float(v.mean()), 0.0
-    half = scipy.stats.t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v))
-    return float(v.mean()), float(half)
+    return float(v.mean()), float(t_half_width(v.std(ddof=1), len(v)))
 
 
 def mean_over_seeds(rows: list[dict]) -> list[dict]:

@@ -71,6 +71,7 @@ __all__ = [
     "paper_metrics",
     "separation",
     "sufficiency",
+    "t_half_width",
     "wasserstein",
 ]
 
@@ -534,3 +535,22 @@ def paper_metrics(
         "max_group_loss": float(max_loss),
         "max_group_error": float(rates.by_group["error"].max(skipna=False)),
     }
+
+
+def t_half_width(std, n, confidence: float = 0.95) -> np.ndarray:
+    r"""Half-width of the Student-t interval of a mean of ``n`` values.
+
+    :math:`t_{(1+c)/2,\,n-1}\; s / \sqrt{n}` with ``s`` the values' sample standard
+    deviation (``ddof=1``) and ``c`` the confidence; NaN where ``n < 2``.
+    Element-wise over arrays of ``std`` and ``n``.
+
+    Examples
+    --------
+    >>> round(float(t_half_width(1.0, 3)), 4)  # t(0.975, 2) = 4.303
+    2.4841
+    >>> t_half_width([1.0, 1.0], [1, 4]).round(4).tolist()
+    [nan, 1.5912]
+    """
+    std, n = np.asarray(std, float), np.asarray(n, float)
+    t = scipy.stats.t.ppf(0.5 + confidence / 2, np.maximum(n - 1, 1))
+    return np.where(n >= 2, t * std / np.sqrt(np.maximum(n, 1)), np.nan)

@@ -19,7 +19,6 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from sklearn.base import clone, is_classifier
 from sklearn.exceptions import FitFailedWarning
 from sklearn.model_selection import check_cv
@@ -28,6 +27,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing, indexable
 
 from .batched import fit_together
+from .metrics import t_half_width
 
 __all__ = ["BoundSearchCV", "feasible_refit"]
 
@@ -481,7 +481,5 @@ def _t_interval(values, confidence: float = 0.95) -> tuple[float, float, float]:
     mean = float(v.mean())
     if len(v) < 2:
         return mean, np.nan, np.nan
-    half = (
-        stats.t.ppf(0.5 + confidence / 2, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v))
-    )
-    return mean, mean - float(half), mean + float(half)
+    half = float(t_half_width(v.std(ddof=1), len(v), confidence))
+    return mean, mean - half, mean + half

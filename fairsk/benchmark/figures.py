@@ -19,9 +19,9 @@ import io
 import warnings
 
 import numpy as np
-from scipy import stats
 
 from fairsk.constraints import CONSTRAINTS
+from fairsk.metrics import t_half_width
 
 from .registry import algorithm_names, family
 from .summary import LABELS
@@ -59,13 +59,6 @@ def style_of(name: str) -> dict:
     i = names.index(name) if name in names else len(names) + sum(map(ord, name))
     ls = "-" if family(name) == "fairsk" else "--"
     return {"color": PALETTE[i % 14], "marker": MARKERS[i % 14], "ls": ls}
-
-
-def _half(std, n):
-    """Half-width of the 95% t interval of a mean of ``n`` values (NaN if n < 2)."""
-    std, n = np.asarray(std, float), np.asarray(n, float)
-    t = stats.t.ppf(0.975, np.maximum(n - 1, 1))
-    return np.where(n >= 2, t * std / np.sqrt(np.maximum(n, 1)), np.nan)
 
 
 def _clip(mean, half, top=np.inf):
@@ -166,8 +159,8 @@ def plot_frontier(summary, *, constraint, bounds, algorithms, y_metric="accuracy
             st = style_of(name)
             ax.plot(x, y, color=st["color"], ls=st["ls"], lw=1.1, gid=name)
             low = 0.0 if floor is None else floor  # a log axis has no 0
-            xerr = _clip(x - low, _half(rows[f"test_{m}_std"], rows["n"]))
-            yerr = _clip(y, _half(rows[f"{ycol}_std"], rows["n"]), 1.0)
+            xerr = _clip(x - low, t_half_width(rows[f"test_{m}_std"], rows["n"]))
+            yerr = _clip(y, t_half_width(rows[f"{ycol}_std"], rows["n"]), 1.0)
             bars = ax.errorbar(
                 x,
                 y,
@@ -227,7 +220,7 @@ def _band(runs, key, x_key):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         mean, std = np.nanmean(rows, axis=0), np.nanstd(rows, axis=0, ddof=1)
-    half = _half(std, np.sum(np.isfinite(rows), axis=0))
+    half = t_half_width(std, np.sum(np.isfinite(rows), axis=0))
     return np.asarray(xs, float), mean, _clip(mean, half)
 
 
@@ -383,7 +376,9 @@ def plot_groups(records, *, constraint, bound, algorithms):
             ]
             means = np.array([np.nanmean(c[:, 0]) for c in cells])
             halves = [
-                _half(np.std(c[:, 0], ddof=1), len(c)) if len(c) > 1 else 1.96 * c[0, 1]
+                t_half_width(np.std(c[:, 0], ddof=1), len(c))
+                if len(c) > 1
+                else 1.96 * c[0, 1]
                 for c in cells
             ]
             top = 1.0 if stat != "loss" else np.inf
