@@ -25,6 +25,7 @@ from sklearn.model_selection import check_cv
 from sklearn.model_selection._search import BaseSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing, indexable
+from sklearn.utils.validation import _check_method_params
 
 from .batched import fit_together
 from .metrics import t_half_width
@@ -383,7 +384,7 @@ class BoundSearchCV(BaseSearchCV):
             est.fit(
                 _safe_indexing(X, train),
                 _safe_indexing(y, train),
-                **_rows_of(fit_params, train, len(y)),
+                **_check_method_params(X, fit_params, train),
             )
         except Exception:
             res["fit_error"] = traceback.format_exc()
@@ -407,7 +408,7 @@ class BoundSearchCV(BaseSearchCV):
                     est,
                     _safe_indexing(X, rows),
                     _safe_indexing(y, rows),
-                    **_rows_of(score_params, rows, len(y)),
+                    **_check_method_params(X, score_params, rows),
                 )
             )
         res["score_time"] = time.perf_counter() - start
@@ -451,16 +452,6 @@ class BoundSearchCV(BaseSearchCV):
             row["feasible"] = feasible if limits else None
             rows.append(row)
         return pd.DataFrame(rows)
-
-
-def _rows_of(params: dict, rows, n: int) -> dict:
-    """``params`` with each per-sample value (of length ``n``) cut to ``rows``."""
-    return {
-        k: _safe_indexing(v, rows)
-        if hasattr(v, "__len__") and not isinstance(v, str) and len(v) == n
-        else v
-        for k, v in params.items()
-    }
 
 
 def _fit_arrays(fit_params: dict):
