@@ -16,6 +16,8 @@ from fairsk.__main__ import main
 from fairsk.benchmark import RunSpec, Settings, execute, run_benchmark
 from fairsk.benchmark.io import FolderLock, RunStore, atomic_write
 
+from .conftest import TINY
+
 
 class SigintAtEpoch(Callback):
     """Ctrl-C (a real SIGINT to this process) at the end of an epoch."""
@@ -48,23 +50,9 @@ class KillWorker(Callback):
 
 
 def tiny(out, *more):
-    return [
-        "benchmark",
-        "--max-train",
-        "300",
-        "--max-test",
-        "300",
-        "--epochs",
-        "3",
-        "--batch-size",
-        "64",
-        "--n-jobs",
-        "1",
-        "--no-plots",
-        "-o",
-        str(out),
-        *more,
-    ]
+    """The shared tiny run (``TINY``) with 3 epochs, one worker, no plots."""
+    options = ["--epochs", "3", "--n-jobs", "1", "--no-plots", "-o", str(out)]
+    return [*TINY, *options, *more]
 
 
 def quick_settings(out, **kwargs):
