@@ -85,8 +85,8 @@ def _as_label_series(sensitive_features, n_samples: int | None = None) -> pd.Ser
     return labels
 
 
-def _unique(labels) -> np.ndarray:
-    """Distinct labels in order of appearance, hashed in C (pandas).
+def _label_index(labels) -> pd.Index:
+    """``labels`` as a pandas Index of objects, hashed in C.
 
     Equal labels are those a dict equates (1 == 1.0 == True); tuples (the
     labels of intersections) stay labels, never a MultiIndex.
@@ -95,8 +95,12 @@ def _unique(labels) -> np.ndarray:
         labels = labels.to_numpy(dtype=object)  # not element by element
     elif not isinstance(labels, np.ndarray):
         labels = list(labels)  # a list of tuples must not become a 2-D array
-    index = pd.Index(labels, dtype=object, tupleize_cols=False)
-    return index.unique().to_numpy()
+    return pd.Index(labels, dtype=object, tupleize_cols=False)
+
+
+def _unique(labels) -> np.ndarray:
+    """Distinct labels in order of appearance (see :func:`_label_index`)."""
+    return _label_index(labels).unique().to_numpy()
 
 
 def _sorted_labels(labels: Sequence[Hashable]) -> list:
@@ -212,11 +216,7 @@ class GroupEncoder:
 
     def _codes(self, labels: pd.Series) -> np.ndarray:
         """Position of each label in ``groups_`` (-1: unseen), by hashing in C."""
-
-        def index(values):  # tuples (intersections) stay labels, not a MultiIndex
-            return pd.Index(values, dtype=object, tupleize_cols=False)
-
-        codes = index(self.groups_).get_indexer(index(labels.to_numpy(dtype=object)))
+        codes = _label_index(self.groups_).get_indexer(_label_index(labels))
         return codes.astype(np.int64)
 
     def transform(self, sensitive_features, n_samples: int | None = None):
