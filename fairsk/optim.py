@@ -86,26 +86,38 @@ class _Flat:
         for p, g in zip(self.params, self.grads, strict=True):
             p.grad = g
 
-    def intact(self) -> bool:
-        return self.params[0].data_ptr() == self.ptr and all(
-            p.grad is g for p, g in zip(self.params, self.grads, strict=True)
+    def intact(self, groups: list[dict]) -> bool:
+        """Whether ``groups`` still hold these parameters and their views."""
+        lists = self.lists
+        return (
+            len(groups) == len(lists)
+            and all(g["params"] is p for g, p in zip(groups, lists, strict=True))
+            and self.params[0].data_ptr() == self.ptr
+            and all(p.grad is g for p, g in zip(self.params, self.grads, strict=True))
         )
 
-    def per_element(self, values: list[float]) -> torch.Tensor | float:
+    def coefficients(self, groups: list[dict]) -> tuple:
+        """Each group's ``lr``, ``momentum`` and ``weight_decay``, spread.
+
+        Rebuilt only when a value changed (a learning-rate schedule changes
+        ``lr`` once an epoch by default), not at every step.
+        """
+        key = tuple((g["lr"], g["momentum"], g["weight_decay"]) for g in groups)
+        if key != self.key:
+            self.key = key
+            self.coefs = tuple(self.per_element(v) for v in zip(*key, strict=True))
+        return self.coefs
+
+    def per_element(self, values: tuple[float, ...]) -> torch.Tensor | float:
         """One value per parameter group, spread over that group's elements."""
         if len(set(values)) == 1:
             return values[0]
-        key = tuple(values)  # e.g. weight decay on the weights, none on the slack
-        cache = self.__dict__.setdefault("_spread", {})
-        if key not in cache:  # built once, not at every step
-            cache.clear()
-            cache[key] = torch.cat(
-                [
-                    self.data.new_full((n,), v)
-                    for n, v in zip(self.sizes, values, strict=True)
-                ]
-            )
-        return cache[key]
+        return torch.cat(
+            [
+                self.data.new_full((n,), v)
+                for n, v in zip(self.sizes, values, strict=True)
+            ]
+        )
 
 
 class LeanSGD(torch.optim.Optimizer):
@@ -155,18 +167,19 @@ class LeanSGD(torch.optim.Optimizer):
 
     def _flat(self) -> _Flat | None:
         """Return the gathered buffers (built at first use); ``None`` if unusable."""
-        params = [p for g in self.param_groups for p in g["params"]]
-        flat = self.flat
+        groups, flat = self.param_groups, self.flat
+        if flat is not None and flat.intact(groups):  # the case at every step
+            return flat
+        params = [p for g in groups for p in g["params"]]
         if flat is None or not _same(flat.params, params):
             same = len({(p.device, p.dtype) for p in params}) == 1
             if not same or any(p.is_sparse for p in params):
                 return None
             flat = self.flat = _Flat(params)
-            flat.sizes = [
-                sum(p.numel() for p in g["params"]) for g in self.param_groups
-            ]
+            flat.sizes = [sum(p.numel() for p in g["params"]) for g in groups]
             self._adopt_momentum()
-        return flat if flat.intact() else None
+        flat.lists, flat.key = [g["params"] for g in groups], None
+        return flat if flat.intact(groups) else None
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Zero the gradients (in their buffer, which backward adds into)."""
@@ -177,7 +190,8 @@ class LeanSGD(torch.optim.Optimizer):
                     p.grad = None
             return
         flat.grad.zero_()
-        flat.reattach()
+        if not flat.intact(self.param_groups):  # someone dropped or replaced them
+            flat.reattach()
 
     def step(self, closure=None):
         """Take one step with the gradients currently in ``.grad``."""
@@ -190,23 +204,22 @@ class LeanSGD(torch.optim.Optimizer):
             with torch.no_grad():
                 self._per_tensor_update()
             return
-        groups = self.param_groups
-        g = flat.grad
-        decay = flat.per_element([gr["weight_decay"] for gr in groups])
-        if isinstance(decay, torch.Tensor):
-            g = torch.addcmul(g, decay, flat.data)
+        self._flat_update(flat)
+
+    def _flat_update(self, flat: _Flat) -> None:
+        """Update on the gathered buffers (``flat`` checked by the caller)."""
+        lr, momentum, decay = flat.coefficients(self.param_groups)
+        g, x = flat.grad, flat.data
+        if isinstance(decay, torch.Tensor):  # e.g. none on the slack
+            g = torch.addcmul(g, decay, x)
         elif decay:
-            g = torch.add(g, flat.data, alpha=decay)
-        momentum = groups[0]["momentum"]
-        if momentum or any(gr["momentum"] for gr in groups):
-            buf = flat.momentum
-            buf.mul_(flat.per_element([gr["momentum"] for gr in groups])).add_(g)
-            g = buf
-        lr = flat.per_element([gr["lr"] for gr in groups])
+            g = torch.add(g, x, alpha=decay)
+        if isinstance(momentum, torch.Tensor) or momentum:
+            g = flat.momentum.mul_(momentum).add_(g)
         if isinstance(lr, torch.Tensor):
-            flat.data.addcmul_(g, lr, value=-1.0)
+            x.addcmul_(g, lr, value=-1.0)
         else:
-            flat.data.add_(g, alpha=-lr)
+            x.add_(g, alpha=-lr)
 
     def _adopt_momentum(self) -> None:
         """Keep the momentum in one buffer, each parameter's state a view of it."""
@@ -325,7 +338,9 @@ class MoreauEnvelope(torch.optim.Optimizer):
         # is its wrapped optimizer and anchors (a scheduler's patched ``step``
         # stays behind, as torch's own optimizers leave it).
         return {
-            k: v for k, v in self.__dict__.items() if k not in ("step", "_flat_seen")
+            k: v
+            for k, v in self.__dict__.items()
+            if k not in ("step", "_flat_seen", "_gap")
         }
 
     def __setstate__(self, state: dict) -> None:
@@ -347,19 +362,25 @@ class MoreauEnvelope(torch.optim.Optimizer):
 
     def update(self) -> None:
         """:meth:`step` without the hooks."""
-        flat = getattr(self.optimizer, "_flat", lambda: None)()
+        optimizer = self.optimizer
+        flat = optimizer._flat() if isinstance(optimizer, LeanSGD) else None
         if flat is not None and (
             flat is self.__dict__.get("_flat_seen")  # checked at an earlier step
             or _same(flat.params, self.params)
         ):
-            self._flat_seen = flat
-            gap = flat.data - self.anchor  # x - z
+            if flat is not self.__dict__.get("_flat_seen"):
+                self._flat_seen, self._gap = flat, torch.empty_like(self.anchor)
+            # The three vector operations of the smoothing, then SGD's own on
+            # the same buffers (checked once, above, for both).
+            gap = torch.sub(flat.data, self.anchor, out=self._gap)  # x - z
             flat.grad.add_(gap, alpha=self.smoothing)
             self.anchor.add_(gap, alpha=self.anchor_rate)
-        else:
-            with torch.no_grad():
-                self._smooth()
-        take_step(self.optimizer)
+            optimizer._flat_update(flat)
+            optimizer._opt_called = True
+            return
+        with torch.no_grad():
+            self._smooth()
+        take_step(optimizer)
 
     def _smooth(self) -> None:
         pairs = [(p, z) for p, z in zip(self.params, self.anchors, strict=True)]
