@@ -20,7 +20,6 @@ import time
 
 import numpy as np
 import pytest
-import torch
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
@@ -37,14 +36,6 @@ AUC_MARGIN = {
     "SwitchingSubgradientClassifier": 0.03,
     "StochasticGhostClassifier": 0.05,
 }
-
-
-@pytest.fixture(scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def white_gap(y, proba, A) -> float:
