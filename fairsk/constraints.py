@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -299,21 +299,35 @@ class Named:
 _TPR, _FPR = "true_positive_rate", "false_positive_rate"
 _EO = "equalized_odds_difference"
 
+
+def _and_ratio(name: str, ratio_name: str, statistics, **fields) -> dict[str, Named]:
+    """Return the catalog entries of a difference constraint and its ratio form.
+
+    Both have the same statistics, paper metric, group statistic and fairlearn
+    moment; ThresholdOptimizer, which takes no ratio, gives the ratio form no
+    ``threshold``.
+    """
+    entry = Named(statistics, **fields)
+    ratio = replace(entry, kind="ratio", threshold=None, relaxable=True)
+    return {name: entry, ratio_name: ratio}
+
+
 #: The named constraints (``constraint="demographic_parity"``), named as in
 #: fairlearn where it has one. An unknown name is an error wherever it is used.
 CONSTRAINTS: dict[str, Named] = {
     "loss_gap": Named(("loss",), metric="loss_gap", group_stat="loss"),
-    "demographic_parity": Named(
+    **_and_ratio(
+        "demographic_parity",
+        "demographic_parity_ratio",
         ("positive_rate",),
         metric="ind",
         group_stat="selection_rate",
         moment="DemographicParity",
         threshold="demographic_parity",
     ),
-    "demographic_parity_ratio": Named(
-        ("positive_rate",), "ratio", "ind", "selection_rate", "DemographicParity"
-    ),
-    "equalized_odds": Named(
+    **_and_ratio(
+        "equalized_odds",
+        "equalized_odds_ratio",
         (_TPR, _FPR),
         metric=_EO,
         group_stat="tpr",
@@ -321,48 +335,31 @@ CONSTRAINTS: dict[str, Named] = {
         threshold="equalized_odds",
         relaxable=False,
     ),
-    "equalized_odds_ratio": Named((_TPR, _FPR), "ratio", _EO, "tpr", "EqualizedOdds"),
-    "equal_opportunity": Named(
+    **_and_ratio(
+        "equal_opportunity",
+        "equal_opportunity_ratio",
         (_TPR,),
         metric="equal_opportunity_difference",
         group_stat="tpr",
         moment="TruePositiveRateParity",
         threshold="true_positive_rate_parity",
     ),
-    "equal_opportunity_ratio": Named(
-        (_TPR,),
-        "ratio",
-        "equal_opportunity_difference",
-        "tpr",
-        "TruePositiveRateParity",
-    ),
-    "false_positive_rate_parity": Named(
+    **_and_ratio(
+        "false_positive_rate_parity",
+        "false_positive_rate_ratio",
         (_FPR,),
         metric="false_positive_rate_difference",
         group_stat="fpr",
         moment="FalsePositiveRateParity",
         threshold="false_positive_rate_parity",
     ),
-    "false_positive_rate_ratio": Named(
-        (_FPR,),
-        "ratio",
-        "false_positive_rate_difference",
-        "fpr",
-        "FalsePositiveRateParity",
-    ),
-    "error_rate_parity": Named(
+    **_and_ratio(
+        "error_rate_parity",
+        "error_rate_ratio",
         ("error_rate",),
-        "difference",
-        "error_rate_difference",
-        "error_rate",
-        "ErrorRateParity",
-    ),
-    "error_rate_ratio": Named(
-        ("error_rate",),
-        "ratio",
-        "error_rate_difference",
-        "error_rate",
-        "ErrorRateParity",
+        metric="error_rate_difference",
+        group_stat="error_rate",
+        moment="ErrorRateParity",
     ),
     "bounded_group_loss": Named(("loss",), "upper", "max_group_loss", "loss"),
     "bounded_group_error": Named(

@@ -78,33 +78,17 @@ class Batch(tuple):
 
     Examples
     --------
-    :meth:`FairProblem.batches` yields one per step:
+    :meth:`FairProblem.batches` yields one per step, and :meth:`FairProblem.gather`
+    builds one (see :class:`FairProblem`'s example). By hand: 2 objective rows, then
+    2 constraint samples of 2 rows each:
 
-    >>> import numpy as np
-    >>> from fairsk.constraints import compile_constraints, make_constraints
-    >>> from fairsk.nets import MLP
-    >>> from fairsk.sampling import TrainingData
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(200, 3))
-    >>> g = rng.integers(0, 2, size=200)
-    >>> y = (X[:, 0] + 0.5 * g > 0).astype(int)
-    >>> mass = np.zeros((2, 2))
-    >>> np.add.at(mass, (g, y), 1.0)
-    >>> cc = compile_constraints(make_constraints("loss_gap", 0.05), mass, ["a", "b"])
-    >>> data = TrainingData(X, y, g, None, cc, 32, "cpu")
-    >>> problem = FairProblem(MLP(3, (8,)), data, torch.Generator().manual_seed(0))
-    >>> batches = list(problem.batches(batch_size=64, n_draws=2))
-    >>> len(batches)  # 3 full minibatches and the 8 rows left
-    4
-    >>> batch = batches[0]
-    >>> batch.n_obj, batch.n_draws, batch.rows_X.shape  # 64 objective rows, 2 x 32
-    (64, 2, torch.Size([128, 3]))
+    >>> rows_X, rows_y = torch.zeros(6, 3), torch.ones(6)
+    >>> batch = Batch(rows_X, rows_y, n_obj=2, n_draws=2, idx=torch.arange(2))
+    >>> batch.n_obj, batch.n_draws, batch.rows_X.shape
+    (2, 2, torch.Size([6, 3]))
     >>> X_obj, y_obj = batch  # what skorch's loop and callbacks see
-    >>> X_obj.shape
-    torch.Size([64, 3])
-    >>> f, c = problem.losses(problem.forward(batch.rows_X), batch)
-    >>> f.shape, c.shape  # the objective, one constraint vector per sample
-    (torch.Size([]), torch.Size([2, 2]))
+    >>> X_obj.shape, y_obj.shape
+    (torch.Size([2, 3]), torch.Size([2]))
     """
 
     def __new__(cls, X, y, n_obj, n_draws, idx, weight=None, n_holdout=0):  # noqa: D102
@@ -153,8 +137,12 @@ class FairProblem:
     >>> problem = FairProblem(module, data, torch.Generator().manual_seed(0))
     >>> problem.n_constraints
     2
+    >>> len(list(problem.batches(batch_size=64, n_draws=2)))  # 3 x 64 rows, then 8
+    4
     >>> batch = problem.gather(torch.arange(64), n_draws=2)
     >>> f, c = problem.losses(problem.forward(batch.rows_X), batch)
+    >>> f.shape, c.shape  # the objective, one constraint vector per sample
+    (torch.Size([]), torch.Size([2, 2]))
     >>> opt = torch.optim.SGD(module.parameters(), lr=0.05)
     >>> (f + c.clamp(min=0).mean(0).sum()).backward()  # hinge penalty
     >>> opt.step()

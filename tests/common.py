@@ -6,13 +6,17 @@ synthetic data comes from :func:`make_synthetic` (named so: it is made up, for
 testing mechanics), or from the ``synthetic`` fixture of ``tests/conftest.py``
 for its defaults. The callbacks that stop a fit (Ctrl-C, or a planned end), the
 checkpoint the resume tests use and the two-group problem the update-rule tests
-check by hand (:func:`tiny_problem`) live here too.
+check by hand (:func:`tiny_problem`) live here too, and :func:`load_benchmark`, which
+imports a benchmark script for the acceptance tests that share its protocol.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import signal
+import sys
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -43,6 +47,18 @@ TINY = {
     "batch_size": 32,
     "random_state": 0,
 }
+
+#: The repository's benchmark scripts: the acceptance tests run their protocols.
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def load_benchmark(name: str):
+    """Import the script ``benchmarks/<name>.py`` (not a package) as module ``name``."""
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # a dataclass looks its module up
+    spec.loader.exec_module(module)
+    return module
 
 
 def make_synthetic(

@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from fairsk.engine import torch_threads
+
 from .common import make_synthetic
 
 #: ``../shared/data`` beside the repository (CI has the same folder there).
@@ -25,6 +27,33 @@ def synthetic():
     Fresh arrays for every test, so a test may change them in place.
     """
     return make_synthetic()
+
+
+def _synthetic_rows(n: int):
+    """The module-scoped fixture ``synthetic_<n>``: ``make_synthetic(n=n)``, made once
+    a module and shared by its tests, which read it and do not change it in place."""
+
+    @pytest.fixture(scope="module", name=f"synthetic_{n}")
+    def rows():
+        return make_synthetic(n=n)
+
+    return rows
+
+
+#: Larger synthetic data for the modules that fit whole estimators on it (400 rows in
+#: batches of 100, or 600 in batches of 50, give round steps an epoch).
+synthetic_160 = _synthetic_rows(160)
+synthetic_320 = _synthetic_rows(320)
+synthetic_400 = _synthetic_rows(400)
+synthetic_600 = _synthetic_rows(600)
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch intra-op thread for a module's tests: on two shared cores a small
+    MLP step is an order of magnitude slower with two."""
+    with torch_threads(1):
+        yield
 
 
 def require(path: Path) -> Path:

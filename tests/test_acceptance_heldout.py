@@ -7,21 +7,15 @@ in the small group), 5 subsampling seeds, evaluated on all of national2018
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_heldout.py"
+from .common import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def rows(shared_data, excerpt_2019, excerpt_2018):
-    spec = importlib.util.spec_from_file_location("bench_heldout", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.experiment(data=shared_data)
+    return load_benchmark("bench_heldout").experiment(data=shared_data)
 
 
 def test_gap_holds_on_2018(rows):

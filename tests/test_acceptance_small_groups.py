@@ -9,22 +9,15 @@ mean test |ΔL| is at most half the unconstrained network's at a test AUC within
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_small_groups.py"
+from .common import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def results(shared_data, excerpt_2019, excerpt_2018):
-    spec = importlib.util.spec_from_file_location("bench_small_groups", BENCH)
-    bench = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = bench  # its dataclasses look their module up
-    spec.loader.exec_module(bench)
+    bench = load_benchmark("bench_small_groups")
     methods = [m for m in bench.METHODS if m.name in ("unconstrained", "sslalm")]
     d19, d18 = bench.load(shared_data)
     return bench.run(methods, range(10), d19, d18, cache=None)

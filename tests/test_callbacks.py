@@ -36,17 +36,12 @@ from fairsk import (
 )
 from fairsk.callbacks import WeightAveraging
 
-from .common import TINY, make_synthetic
+from .common import TINY
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 #: Tiny settings with validation rows, for callbacks that read validation scores.
 VALID = {**TINY, "validation_fraction": 0.25}
-
-
-@pytest.fixture(scope="module")
-def synthetic_320():
-    return make_synthetic(n=320)
 
 
 def test_epoch_scoring_on_validation_and_training(synthetic_320):

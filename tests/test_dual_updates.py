@@ -32,8 +32,6 @@ from fairsk.algorithms.dual import (
     quadratic_log_barrier_slope,
 )
 
-from .common import make_synthetic
-
 
 def t(*values):
     """Float32, as the algorithms' state (every hand value is a binary fraction)."""
@@ -343,12 +341,6 @@ def test_invalid_hyperparameters_raise(rule):
 
 
 # -- the rules inside SSLALM and the Lagrangian classifiers ---------------------------
-
-
-@pytest.fixture(scope="module")
-def synthetic_600():
-    """Synthetic data, 600 rows: enough for the default network in 3 epochs."""
-    return make_synthetic(n=600)
 
 
 def test_default_rule_is_ascent_and_momentum_zero_matches_it(synthetic_600):

@@ -23,16 +23,9 @@ from fairsk.algorithms.ghost import (
     solve_direction,
 )
 
-from .common import make_synthetic, sigmoid, softplus, tiny_problem
+from .common import sigmoid, softplus, tiny_problem
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Two shared cores: one intra-op thread keeps small-MLP steps fast.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # -- the κ LP ------------------------------------------------------------------------
@@ -266,12 +259,6 @@ def test_invalid_parameters():
 
 
 # -- the estimator -------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def synthetic_400():
-    """Synthetic data, 400 rows: 4 steps of 100 an epoch."""
-    return make_synthetic(n=400)
-
-
 def test_history_and_step_size_recursion(synthetic_400):
     X, y, A = synthetic_400
     clf = StochasticGhostClassifier(

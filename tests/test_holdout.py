@@ -16,14 +16,9 @@ from fairsk import (
     SwitchingSubgradientClassifier,
 )
 
-from .common import TINY, make_synthetic
+from .common import TINY
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-
-
-@pytest.fixture(scope="module")
-def synthetic_400():
-    return make_synthetic(n=400)
 
 
 def test_needs_validation_rows(synthetic_400):

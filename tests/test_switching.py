@@ -22,16 +22,9 @@ import torch
 from fairsk import SwitchingSubgradientClassifier
 from fairsk.algorithms import SwitchingSubgradient
 
-from .common import make_synthetic, sigmoid, softplus, tiny_problem
+from .common import sigmoid, softplus, tiny_problem
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Two shared cores: one intra-op thread keeps small-MLP steps fast.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def full_batch(problem):
@@ -192,12 +185,6 @@ def test_invalid_step_rule():
 
 
 # -- the estimator ------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def synthetic_600():
-    """Synthetic data, 600 rows: 12 steps of 50 an epoch."""
-    return make_synthetic(n=600)
-
-
 def test_history_records_the_branches(synthetic_600):
     X, y, A = synthetic_600
     clf = SwitchingSubgradientClassifier(

@@ -60,6 +60,20 @@ def setup(algorithm_cls, lr=0.1, holdout=False, **params):
     return model, alg
 
 
+def setup_alm(lr, dual_lr, penalty, **params):
+    """SSLALM without smoothing (anchors that follow θ): the plain augmented
+    Lagrangian method."""
+    return setup(
+        SSLALM,
+        lr=lr,
+        dual_lr=dual_lr,
+        penalty=penalty,
+        smoothing=0.0,
+        anchor_rate=1.0,
+        **params,
+    )
+
+
 def step(alg):
     """One step on a batch holding all four rows (and every cell once per draw)."""
     batch = next(alg.problem.batches(4, *alg.draws(alg.held_out)))
@@ -90,6 +104,14 @@ def params(model):
     return np.array([model.lin.weight.item(), model.lin.bias.item()])
 
 
+def assert_one_step(model, lr, df, weight, J):
+    """The model's (w, b) after one step from (W0, B0) with step size ``lr`` along
+    the objective's gradient ``df`` plus the constraint rows' ``weight @ J``."""
+    np.testing.assert_allclose(
+        params(model), [W0, B0] - lr * (df + weight @ J), rtol=1e-12
+    )
+
+
 def test_gradient_descent_step():
     model, alg = setup(GradientDescent, lr=0.1)
     f = step(alg)
@@ -105,9 +127,7 @@ def test_penalty_step(power):
     _, df, c, J = by_hand(W0, B0)
     active = c > 0
     coef = 2.0 * (1.0 if power == 1 else 2 * c) * active
-    np.testing.assert_allclose(
-        params(model), [W0, B0] - 0.1 * (df + coef @ J), rtol=1e-12
-    )
+    assert_one_step(model, 0.1, df, coef, J)
 
 
 def test_sslalm_two_steps_by_hand():
@@ -159,16 +179,12 @@ def test_sslalm_safeguard_resets_large_multipliers():
 
 
 def test_alm_is_sslalm_without_smoothing():
-    model, alg = setup(
-        SSLALM, lr=0.1, dual_lr=0.5, penalty=1.0, smoothing=0.0, anchor_rate=1.0
-    )
+    model, alg = setup_alm(lr=0.1, dual_lr=0.5, penalty=1.0)
     step(alg)
     _, df, c, J = by_hand(W0, B0)
     lam = 0.5 * c
     weight = lam + 1.0 * c
-    np.testing.assert_allclose(
-        params(model), [W0, B0] - 0.1 * (df + weight @ J), rtol=1e-12
-    )
+    assert_one_step(model, 0.1, df, weight, J)
     assert not isinstance(alg.optimizer, MoreauEnvelope)  # no anchor state
 
 
@@ -176,21 +192,11 @@ def test_sslalm_step_with_held_out_estimates():
     # Cotter et al.'s two-dataset step: λ and the weight from the held-out rows'
     # constraint estimates, the Jacobian from the training rows'.
     tau, eta, rho = 0.1, 0.5, 2.0
-    model, alg = setup(
-        SSLALM,
-        lr=tau,
-        holdout=True,
-        dual_lr=eta,
-        penalty=rho,
-        smoothing=0.0,
-        anchor_rate=1.0,
-    )
+    model, alg = setup_alm(lr=tau, dual_lr=eta, penalty=rho, holdout=True)
     step(alg)
     _, df, _, J = by_hand(W0, B0)
     _, _, c_hold, _ = by_hand(W0, B0, X_HOLD[:, 0])
     lam = eta * c_hold
     np.testing.assert_allclose(alg.multipliers.numpy(), lam, rtol=1e-12)
     weight = lam + rho * c_hold
-    np.testing.assert_allclose(
-        params(model), [W0, B0] - tau * (df + weight @ J), rtol=1e-12
-    )
+    assert_one_step(model, tau, df, weight, J)

@@ -355,12 +355,8 @@ def mlmc_combine(
 class StochasticGhost(Algorithm):
     r"""Stochastic Ghost update rule (see the module docstring).
 
-    Parameters
-    ----------
-    n_constraints : int
-        Number of constraint rows ``m``.
-    **settings
-        See :attr:`settings`.
+    Built as every :class:`~fairsk.algorithms.Algorithm`, from the number of
+    constraint rows ``m`` and the hyperparameters of :attr:`settings`.
 
     Attributes
     ----------

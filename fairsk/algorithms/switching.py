@@ -66,12 +66,8 @@ STEP_RULES = ("constant", "inv_sqrt", "polyak")
 class SwitchingSubgradient(Algorithm):
     r"""Stochastic switching subgradient update rule.
 
-    Parameters
-    ----------
-    n_constraints : int
-        Number of constraint rows ``m``.
-    **settings
-        See :attr:`settings`.
+    Built as every :class:`~fairsk.algorithms.Algorithm`, from the number of
+    constraint rows ``m`` and the hyperparameters of :attr:`settings`.
 
     Attributes
     ----------

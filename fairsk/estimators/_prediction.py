@@ -29,6 +29,35 @@ __all__ = ["PREDICT_CHUNK", "PredictionMixin"]
 PREDICT_CHUNK = 65536
 
 
+#: The docstring of a method that takes the samples ``X`` alone: its summary, the
+#: Parameters section they all share, and its Returns section.
+_SAMPLES_DOC = """{summary}
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        {returns}
+            {description}
+        """
+
+
+def _takes_samples(returns: str, description: str):
+    """Complete the docstring of a method of ``X`` alone (see ``_SAMPLES_DOC``)."""
+
+    def document(method):
+        if method.__doc__ is not None:  # None under python -OO
+            method.__doc__ = _SAMPLES_DOC.format(
+                summary=method.__doc__, returns=returns, description=description
+            )
+        return method
+
+    return document
+
+
 class PredictionMixin:
     """Inference and reporting of a fitted :class:`BaseFairClassifier`.
 
@@ -152,50 +181,23 @@ class PredictionMixin:
         cc = self.compiled_constraints_
         return feasibility_report(cc, logits, y01, codes, sample_weight, **kwargs)
 
+    @_takes_samples(
+        "numpy.ndarray of shape (n_samples,)",
+        "Positive values predict ``classes_[1]``.",
+    )
     def decision_function(self, X) -> np.ndarray:
-        """Logit of the positive class ``classes_[1]`` for each sample.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        numpy.ndarray of shape (n_samples,)
-            Positive values predict ``classes_[1]``.
-        """
+        """Logit of the positive class ``classes_[1]`` for each sample."""
         check_is_fitted(self)
         return self._logits(validate_X(self, X, reset=False))
 
+    @_takes_samples("numpy.ndarray of shape (n_samples, 2)", "Each row sums to 1.")
     def predict_proba(self, X) -> np.ndarray:
-        """Class probabilities, columns in the order of ``classes_``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        numpy.ndarray of shape (n_samples, 2)
-            Each row sums to 1.
-        """
+        """Class probabilities, columns in the order of ``classes_``."""
         p = expit(self.decision_function(X))
         return np.column_stack([1.0 - p, p])
 
+    @_takes_samples("numpy.ndarray of shape (n_samples,)", "Labels from ``classes_``.")
     def predict(self, X) -> np.ndarray:
-        """Predicted class label of each sample (probability above 0.5).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        numpy.ndarray of shape (n_samples,)
-            Labels from ``classes_``.
-        """
+        """Predicted class label of each sample (probability above 0.5)."""
         positive = self.decision_function(X) > 0
         return self.classes_[positive.astype(np.int64)]

@@ -61,6 +61,20 @@ def _labels_with(A, index, value):
     return A
 
 
+def error_cases(argname, cases):
+    """Parametrize a test over ``cases``, rows (id, input change, exception type,
+    message pattern): the change as ``argname``, then ``error`` and ``match``."""
+    return pytest.mark.parametrize(
+        (argname, "error", "match"),
+        [pytest.param(f, e, m, id=name) for name, f, e, m in cases],
+    )
+
+
+def _params(**params):
+    """A fit case that only sets the estimator's ``params`` on the data as it is."""
+    return lambda X, y, A: (params, X, y, A, None)
+
+
 # Each case: id, a function (X, y, A) -> (estimator params, X, y, A, sample_weight),
 # the exception type and a regular expression its message matches.
 FIT_CASES = [
@@ -117,8 +131,7 @@ FIT_CASES = [
      r"sensitive_features must be 1-D or 2-D, got 3 dimensions"),
     ("A_single_group", lambda X, y, A: ({}, X, y, np.full(len(y), "a"), None),
      ValueError, r"sensitive_features has a single group \('a'\)"),
-    ("A_single_after_merge", lambda X, y, A: ({"min_group_size": 10_000}, X, y, A,
-                                              None),
+    ("A_single_after_merge", _params(min_group_size=10_000),
      ValueError, r"single group \('other' after merging small groups\)"),
     ("A_one_group_with_positives", lambda X, y, A: (
         {"constraint": "equal_opportunity", "bound": 0.05}, X, np.where(A == "b", 0, y),
@@ -137,65 +150,59 @@ FIT_CASES = [
     ("w_zero_for_a_group", lambda X, y, A: ({}, X, y, A, (A == "a").astype(float)),
      ValueError, r"sample_weight is zero for every sample of group\(s\) \['b'\]"),
     # -- constraints and bounds ------------------------------------------------
-    ("constraint_unknown", lambda X, y, A: ({"constraint": "nope"}, X, y, A, None),
+    ("constraint_unknown", _params(constraint="nope"),
      InvalidParameterError, r"The 'constraint' parameter .* Got 'nope'"),
-    ("constraint_unknown_in_list", lambda X, y, A: (
-        {"constraint": ["loss_gap", "nope"], "bound": [0.1, 0.1]}, X, y, A, None),
+    ("constraint_unknown_in_list",
+     _params(constraint=["loss_gap", "nope"], bound=[0.1, 0.1]),
      ValueError,
      r"Unknown constraint 'nope'; expected one of \[[^]]*'loss_gap'[^]]*\]"),
-    ("constraint_empty", lambda X, y, A: ({"constraint": []}, X, y, A, None),
+    ("constraint_empty", _params(constraint=[]),
      ValueError, r"constraint is empty"),
-    ("constraint_wrong_type", lambda X, y, A: ({"constraint": 3}, X, y, A, None),
+    ("constraint_wrong_type", _params(constraint=3),
      InvalidParameterError, r"The 'constraint' parameter .* Got 3"),
-    ("bound_negative", lambda X, y, A: ({"bound": -0.1}, X, y, A, None),
+    ("bound_negative", _params(bound=-0.1),
      InvalidParameterError, r"The 'bound' parameter .* range \[0.0, inf\)"),
-    ("bound_negative_in_list", lambda X, y, A: ({"bound": [-0.1]}, X, y, A, None),
+    ("bound_negative_in_list", _params(bound=[-0.1]),
      ValueError, r"bound for 'loss_gap' must be >= 0, got -0.1"),
-    ("bound_nan", lambda X, y, A: ({"bound": np.nan}, X, y, A, None),
+    ("bound_nan", _params(bound=np.nan),
      InvalidParameterError, r"The 'bound' parameter .* Got nan"),
-    ("bound_inf", lambda X, y, A: ({"bound": np.inf}, X, y, A, None),
+    ("bound_inf", _params(bound=np.inf),
      InvalidParameterError, r"The 'bound' parameter .* Got inf"),
-    ("bound_text", lambda X, y, A: ({"bound": ["x"]}, X, y, A, None), ValueError,
+    ("bound_text", _params(bound=["x"]), ValueError,
      r"bound for 'loss_gap' must be a finite number, got 'x'"),
-    ("bound_rate_one", lambda X, y, A: (
-        {"constraint": "demographic_parity", "bound": 1.0}, X, y, A, None),
+    ("bound_rate_one", _params(constraint="demographic_parity", bound=1.0),
      ValueError, r"a bound >= 1 is vacuous \(got 1.0\)"),
-    ("bound_rate_above_one", lambda X, y, A: (
-        {"constraint": "equalized_odds", "bound": 1.5}, X, y, A, None),
+    ("bound_rate_above_one", _params(constraint="equalized_odds", bound=1.5),
      ValueError, r"'equalized_odds' compares rates.*got 1.5"),
-    ("bound_ratio_zero", lambda X, y, A: (
-        {"constraint": "demographic_parity_ratio", "bound": 0.0}, X, y, A, None),
+    ("bound_ratio_zero", _params(constraint="demographic_parity_ratio", bound=0.0),
      ValueError, r"ratio constraint 'demographic_parity_ratio' .* must be in "
      r"\(0, 1\], got 0.0"),
-    ("bound_ratio_above_one", lambda X, y, A: (
-        {"constraint": "demographic_parity_ratio", "bound": 1.2}, X, y, A, None),
+    ("bound_ratio_above_one",
+     _params(constraint="demographic_parity_ratio", bound=1.2),
      ValueError, r"must be in \(0, 1\], got 1.2"),
-    ("bound_upper_zero", lambda X, y, A: (
-        {"constraint": "bounded_group_loss", "bound": 0.0}, X, y, A, None),
+    ("bound_upper_zero", _params(constraint="bounded_group_loss", bound=0.0),
      ValueError, r"upper bound on a loss and must be > 0"),
-    ("bound_count", lambda X, y, A: ({"bound": [0.1, 0.2]}, X, y, A, None),
+    ("bound_count", _params(bound=[0.1, 0.2]),
      ValueError, r"bound has 2 values for 1 constraints"),
-    ("constraint_object_bad_bound", lambda X, y, A: (
-        {"constraint": Constraint("positive_rate", bound=2.0)}, X, y, A, None),
+    ("constraint_object_bad_bound",
+     _params(constraint=Constraint("positive_rate", bound=2.0)),
      ValueError, r"'positive_rate_difference' compares rates"),
-    ("pairing_unknown", lambda X, y, A: ({"pairing": "all"}, X, y, A, None),
+    ("pairing_unknown", _params(pairing="all"),
      InvalidParameterError, r"The 'pairing' parameter"),
     # -- other parameters ------------------------------------------------------
-    ("min_group_size_zero", lambda X, y, A: ({"min_group_size": 0}, X, y, A, None),
+    ("min_group_size_zero", _params(min_group_size=0),
      InvalidParameterError, r"The 'min_group_size' parameter"),
-    ("hidden_zero", lambda X, y, A: ({"hidden_layer_sizes": (8, 0)}, X, y, A, None),
+    ("hidden_zero", _params(hidden_layer_sizes=(8, 0)),
      ValueError, r"hidden_layer_sizes must be positive integers .* got \(8, 0\)"),
-    ("hidden_fraction", lambda X, y, A: ({"hidden_layer_sizes": (2.5,)}, X, y, A,
-                                         None),
+    ("hidden_fraction", _params(hidden_layer_sizes=(2.5,)),
      ValueError, r"hidden_layer_sizes must be positive integers"),
-    ("lr_zero", lambda X, y, A: ({"lr": 0.0}, X, y, A, None),
+    ("lr_zero", _params(lr=0.0),
      InvalidParameterError, r"The 'lr' parameter .* range \(0.0, inf\)"),
-    ("lr_inf", lambda X, y, A: ({"lr": np.inf}, X, y, A, None),
+    ("lr_inf", _params(lr=np.inf),
      InvalidParameterError, r"The 'lr' parameter .* Got inf"),
-    ("max_epochs_zero", lambda X, y, A: ({"max_epochs": 0}, X, y, A, None),
+    ("max_epochs_zero", _params(max_epochs=0),
      InvalidParameterError, r"The 'max_epochs' parameter"),
-    ("select_feasible_without_validation", lambda X, y, A: (
-        {"select": "feasible"}, X, y, A, None),
+    ("select_feasible_without_validation", _params(select="feasible"),
      ValueError, r"set validation_fraction"),
     ("validation_too_few_per_cell", lambda X, y, A: (
         {"validation_fraction": 0.2}, X, y, _labels_with(A, 0, "lonely"), None),
@@ -204,10 +211,7 @@ FIT_CASES = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    ("case", "error", "match"),
-    [pytest.param(f, e, m, id=name) for name, f, e, m in FIT_CASES],
-)
+@error_cases("case", FIT_CASES)
 def test_bad_fit_input_gets_a_precise_error(case, error, match, synthetic):
     params, X, y, A, w = case(*synthetic)
     clf = SSLALMClassifier(**{**TINY, **params})
@@ -273,10 +277,7 @@ PREDICT_CASES = [
 
 
 @pytest.mark.parametrize("method", ["predict", "predict_proba", "decision_function"])
-@pytest.mark.parametrize(
-    ("change", "error", "match"),
-    [pytest.param(f, e, m, id=name) for name, f, e, m in PREDICT_CASES],
-)
+@error_cases("change", PREDICT_CASES)
 def test_bad_predict_input_gets_a_precise_error(
     fitted_on_frame, method, change, error, match
 ):
@@ -326,10 +327,7 @@ FEASIBILITY_CASES = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    ("case", "error", "match"),
-    [pytest.param(f, e, m, id=name) for name, f, e, m in FEASIBILITY_CASES],
-)
+@error_cases("case", FEASIBILITY_CASES)
 def test_bad_feasibility_report_input(case, error, match, synthetic):
     X, y, A = synthetic
     clf = SSLALMClassifier(**{**TINY, "max_epochs": 1}).fit(X, y, sensitive_features=A)

@@ -45,11 +45,6 @@ from fairsk.scorers import SCORERS, loss_gap_scorer
 from ..common import TINY, StopAtEpochEnd, checkpoint, make_synthetic
 
 
-@pytest.fixture(scope="module")
-def synthetic_400():
-    return make_synthetic(n=400)
-
-
 # -- small groups ---------------------------------------------------------------------
 def test_a_tiny_group_is_named_with_its_size(synthetic_400):
     X, y, A = synthetic_400

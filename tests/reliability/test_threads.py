@@ -34,18 +34,13 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
 from fairsk import SSLALMClassifier, StochasticGhostClassifier
 
-from ..common import TINY, make_synthetic
+from ..common import TINY
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 #: One epoch of the default 64-32 network: most of a fit is its initialisation,
 #: where the threads of the old code collided.
 ONE_EPOCH = {**TINY, "hidden_layer_sizes": (64, 32), "max_epochs": 1}
-
-
-@pytest.fixture(scope="module")
-def synthetic_160():
-    return make_synthetic(n=160)
 
 
 @pytest.fixture
