@@ -91,8 +91,12 @@ class Batch(tuple):
     (torch.Size([2, 3]), torch.Size([2]))
     """
 
-    def __new__(cls, X, y, n_obj, n_draws, idx, weight=None, n_holdout=0):  # noqa: D102
-        self = super().__new__(cls, (X[:n_obj], y[:n_obj]))
+    def __new__(  # noqa: D102
+        cls, X, y, n_obj, n_draws, idx, weight=None, n_holdout=0, objective=None
+    ):
+        # ``objective``: the views (X[:n_obj], y[:n_obj]) when already taken.
+        objective = (X[:n_obj], y[:n_obj]) if objective is None else objective
+        self = super().__new__(cls, objective)
         self.rows_X, self.rows_y, self.n_obj, self.n_draws = X, y, n_obj, n_draws
         self.idx, self.weight, self.n_holdout = idx, weight, n_holdout
         self.n_each = None
@@ -267,16 +271,14 @@ class FairProblem:
             p[0] if len(p) == 1 or p[0] is None else torch.cat(p, 1)
             for p in zip(*parts, strict=True)
         )
-        for i in range(S):
-            yield Batch(
-                Xb[i],
-                yb[i],
-                b,
-                n_draws,
-                obj[i],
-                None if rw is None else rw[i],
-                n_holdout,
-            )
+        # Each step's views split off in one call per block rather than a few
+        # indexing operations per step (they cost as much as a layer's forward).
+        X_obj, y_obj = Xb[:, :b].unbind(0), yb[:, :b].unbind(0)
+        rows = zip(Xb.unbind(0), yb.unbind(0), obj.unbind(0), strict=True)
+        weights = (None,) * S if rw is None else rw.unbind(0)
+        for i, (X, y, idx) in enumerate(rows):
+            objective = (X_obj[i], y_obj[i])
+            yield Batch(X, y, b, n_draws, idx, weights[i], n_holdout, objective)
 
     # -- minibatch estimates ------------------------------------------------------
     def _sample_map(self, holdout: bool = False) -> torch.Tensor:

@@ -196,7 +196,8 @@ class SSLALM(Algorithm):
         # need no gradient.
         logits = problem.forward(batch.rows_X, batch.n_obj + problem.sample_rows)
         out = problem.terms(logits, batch)  # [f, c(ζ¹), c(ζ²)] (+ a held-out one)
-        c = out.detach()[..., 1:].unflatten(-1, (-1, m)).unbind(-2)
+        od = out.detach()
+        c = od[..., 1:].unflatten(-1, (-1, m)).unbind(-2)
         c1, c2 = c[held], c[held + 1]  # 1., and w of 5.: held out when there are
         c_sum.add_(c1)  # for the epoch's summary
         if slack is not None:
@@ -213,14 +214,14 @@ class SSLALM(Algorithm):
                 slack.grad = weight
             else:
                 slack.grad.copy_(weight)
-        return out.detach()[..., 0], logits.detach()[..., : batch.n_obj]
+        return od[..., 0], logits.detach()[..., : batch.n_obj]
 
     def apply(self) -> None:
         """Step 6: the (smoothed) primal step, then the projection ``s >= 0``."""
         refs = self._refs
         take_step(self.optimizer)
         if refs.slack is not None:
-            refs.slack.detach().clamp_(min=0.0)
+            refs.slack.clamp_(min=0.0)  # no autograd: requires_grad=False
         refs.epoch_steps.add_(1)
 
     def end_epoch(self) -> dict:
