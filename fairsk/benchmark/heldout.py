@@ -1,16 +1,10 @@
 """The benchmark's constraint on train and on held-out data, with an interval.
 
-Every run records the benchmark's constraint -- as fairsk compiles it, on each
-classifier's hard predictions and, for a loss, its probabilities -- on the
-training set and on the test set, the test value with a 95% Poisson-bootstrap
-percentile interval (:func:`fairsk.feasibility.feasibility_report`, 200
-replicates, seeded with the run's seed). The bound *holds on test* when the whole
-interval is on its feasible side. A group's statistic combines its (group, label)
-cell means with the *training* set's label shares, as every fairsk report does: on
-the test rows the values differ from :func:`fairsk.metrics.paper_metrics` by as
-much as the test label shares differ from the training ones (little: the split is
-stratified). fairlearn's baselines are measured on the same compiled constraint,
-whatever they ran under.
+Every run records the constraint as fairsk compiles it, on each classifier's own
+predictions, on the training set and on the test set with a Poisson-bootstrap
+interval (:func:`fairsk.feasibility.feasibility_report`); :doc:`/benchmark` says
+how to read it. fairlearn's baselines are measured on the same compiled
+constraint, whatever they ran under.
 """
 
 from __future__ import annotations
@@ -41,30 +35,19 @@ N_BOOT = 200
 EPS = float(np.finfo(np.float64).eps)
 
 #: What :func:`constraint_values` adds to a run's record.
+# fmt: off
 HELD_OUT_FIELDS = (
-    "constraint_bound",
-    "train_constraint_value",
-    "train_constraint_violation",
-    "test_constraint_value",
-    "test_constraint_low",
-    "test_constraint_high",
-    "test_constraint_violation",
-    "test_constraint_holds",
+    "constraint_bound", "train_constraint_value", "train_constraint_violation",
+    "test_constraint_value", "test_constraint_low", "test_constraint_high",
+    "test_constraint_violation", "test_constraint_holds",
 )
+# fmt: on
 
 
 def compile_on_train(constraint, bound, pairing, y01, groups):
     """Compile ``constraint`` against the training groups, as a fairsk fit does.
 
     Returns ``(compiled, encoder)``; the encoder gives other rows' group codes.
-
-    Examples
-    --------
-    >>> compiled, encoder = compile_on_train(
-    ...     "demographic_parity", 0.05, "auto", [0, 1, 0, 1], ["a", "a", "b", "b"]
-    ... )
-    >>> compiled.row_names[0]
-    'demographic_parity: positive_rate[a] - positive_rate[b] <= 0.05'
     """
     encoder = GroupEncoder()
     codes = encoder.fit_transform(np.asarray(groups))
@@ -76,14 +59,7 @@ def compile_on_train(constraint, bound, pairing, y01, groups):
 
 
 def group_codes(encoder: GroupEncoder, groups) -> np.ndarray:
-    """Group code of each row; -1 for a group unseen in training.
-
-    Examples
-    --------
-    >>> encoder = GroupEncoder().fit(["a", "b", "a"])
-    >>> group_codes(encoder, ["b", "c", "a"]).tolist()
-    [1, -1, 0]
-    """
+    """Group code of each row; -1 for a group unseen in training."""
     groups = np.asarray(groups)
     seen = {*encoder.groups_, *encoder.merged_}
     known = np.fromiter((g in seen for g in groups.tolist()), bool, len(groups))
@@ -98,13 +74,6 @@ def baseline_logits(score, pred, compiled) -> np.ndarray:
 
     A loss constraint reads the probabilities (clipped to [EPS, 1 - EPS]); rates
     read only a logit's sign, here the baseline's own hard prediction.
-
-    Examples
-    --------
-    >>> groups = ["a", "b"]
-    >>> rates, _ = compile_on_train("demographic_parity", 0.1, "auto", [0, 1], groups)
-    >>> baseline_logits([0.2, 0.7], [1, 0], rates).tolist()
-    [1.0, -1.0]
     """
     if any(q.name == LOSS.name for q in compiled.quantities):
         p = np.clip(np.asarray(score, dtype=np.float64), EPS, 1.0 - EPS)
@@ -122,36 +91,17 @@ def _report(compiled, logits, y01, codes, n_boot, seed, split, warn=True):
             UserWarning,
             stacklevel=3,
         )
-    return feasibility_report(
-        compiled,
-        np.asarray(logits, dtype=np.float64)[keep],
-        np.asarray(y01, dtype=np.float64)[keep],
-        code[keep],
-        confidence=CONFIDENCE,
-        n_boot=n_boot,
-        random_state=seed,
-    ).iloc[0]
+    z, y = (np.asarray(v, dtype=np.float64)[keep] for v in (logits, y01))
+    return feasibility_report(compiled, z, y, code[keep], confidence=CONFIDENCE,
+                              n_boot=n_boot, random_state=seed).iloc[0]  # fmt: skip
 
 
 def constraint_values(compiled, logits, y01, codes, *, bound_free=False, seed=0):
     """Measure the constraint on train, and on test with a bootstrap interval.
 
-    ``logits``, ``y01`` and ``codes`` are ``{"train": ..., "test": ...}``. A run
-    without a bound of its own (``bound_free``) has no violation and no ``holds``.
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)
-    >>> y = {s: rng.integers(0, 2, 400) for s in ("train", "test")}
-    >>> g = {s: rng.integers(0, 2, 400) for s in ("train", "test")}
-    >>> z = {s: rng.normal(size=400) for s in ("train", "test")}
-    >>> compiled, _ = compile_on_train("demographic_parity", 0.2, "auto", y["train"],
-    ...                                g["train"])
-    >>> out = constraint_values(compiled, z, y, g, seed=0)
-    >>> out["test_constraint_low"] <= out["test_constraint_value"]
-    True
-    >>> out["test_constraint_holds"]
-    True
+    ``logits``, ``y01`` (labels, 0/1) and ``codes`` (:func:`group_codes`) are
+    ``{"train": ..., "test": ...}``. A run without a bound of its own
+    (``bound_free``) has no violation and no ``holds``; ``seed`` seeds the bootstrap.
     """
     train, test = (
         _report(compiled, logits[s], y01[s], codes[s], N_BOOT * (s == "test"), seed, s)
