@@ -34,32 +34,14 @@ LABELS = {
 #: Metrics of the summary tables (the paper's, and fairlearn's EOD).
 TABLE_METRICS = [*PAPER_METRICS, "equalized_odds_difference"]
 _DROP = ("trajectory", "traceback", "info", "params", "warnings", "test_groups")
-_FIRST = [
-    "run_id",
-    "algorithm",
-    "family",
-    "seed",
-    "constraint",
-    "bound",
-    "status",
-    "budget",
-    "epochs_run",
-    "fit_seconds",
-    "n_warnings",
-]
+# fmt: off
+_FIRST = ["run_id", "algorithm", "family", "seed", "constraint", "bound", "status",
+          "budget", "epochs_run", "fit_seconds", "n_warnings"]
+# fmt: on
 
 
 def runs_frame(records: list[dict], extra: dict | None = None) -> pd.DataFrame:
-    """One flat row per run: spec, status, the constraint, metrics, ``extra``.
-
-    Examples
-    --------
-    >>> df = runs_frame([{"run_id": "a", "algorithm": "sgd", "status": "ok",
-    ...                   "test_ind": 0.1, "params": {"lr": 0.1}, "trajectory": {}}])
-    >>> list(df.columns), df["params"].tolist()
-    (['run_id', 'algorithm', 'status', 'test_ind', 'params', 'info', 'warnings'], \
-['{"lr": 0.1}'])
-    """
+    """One flat row per run: spec, status, the constraint, metrics, ``extra``."""
     rows = []
     for rec in records:
         row = {k: v for k, v in rec.items() if k not in _DROP}
@@ -80,18 +62,9 @@ def runs_frame(records: list[dict], extra: dict | None = None) -> pd.DataFrame:
 def summarize(df: pd.DataFrame, *, constraint: str, algorithms=None) -> pd.DataFrame:
     """Per method and bound: mean, std and count of every metric, over seeds.
 
-    Successful runs only; numbers only (``<column>_mean``, ``_std``), plus ``n``,
-    the runs within the bound on the test metric (``within``), feasible on train
-    (``feasible``) and holding on test (``holds``), each with the runs known
-    (``*_known``), the warnings (``n_warnings``) and fairlearn's constraint.
-
-    Examples
-    --------
-    >>> df = pd.DataFrame({"algorithm": ["a", "a"], "bound": [0.1, 0.1],
-    ...                    "status": ["ok", "ok"], "test_ind": [0.05, 0.15]})
-    >>> row = summarize(df, constraint="demographic_parity").iloc[0]
-    >>> row["method"], int(row["n"]), float(row["test_ind_mean"]), int(row["within"])
-    ('a', 2, 0.1, 1)
+    Successful runs only; numbers only (``<column>_mean``, ``_std``), plus ``n``
+    and the counts ``within``, ``feasible`` and ``holds`` with the runs they were
+    known for (``*_known``); :doc:`/benchmark` says what each counts.
     """
     ok = df[df["status"] == "ok"].copy() if "status" in df else df.copy()
     if ok.empty:
@@ -155,17 +128,6 @@ def table_cells(summary: pd.DataFrame, kind: str, split: str = "test"):
     ``kind`` is ``"metrics"`` (the paper's metrics on ``split``) or
     ``"constraint"`` (the constraint on train and test, runs within the bound,
     time and warnings). Cells are text: full precision stays in the CSV files.
-
-    Examples
-    --------
-    >>> df = pd.DataFrame({"algorithm": ["a", "a"], "bound": [0.1, 0.1],
-    ...                    "status": ["ok", "ok"], "test_ind": [0.05, 0.15]})
-    >>> headers, rows = table_cells(summarize(df, constraint="demographic_parity"),
-    ...                             "metrics")
-    >>> headers[:4], rows[0][3]
-    (['method', 'bound', 'n', 'AUC_M'], ('nan', ''))
-    >>> rows[0][headers.index("Ind")], rows[0][-1]
-    (('0.100', '±0.071'), ('1/2', ''))
     """
     keys = [
         ("method", lambda r: (r["method"], "")),
@@ -207,14 +169,6 @@ def rich_tables(headers, rows, *, title, caption="", width=100, keys=3) -> list:
     """Rich tables of these cells, split by columns to fit ``width`` characters.
 
     The first ``keys`` columns repeat in every part; a cell's second line is dim.
-
-    Examples
-    --------
-    >>> headers = ["method", *(f"metric {i}" for i in range(20))]
-    >>> tables = rich_tables(headers, [[("a[/]", "")] + [("0.123", "±0.001")] * 20],
-    ...                      title="t", keys=1, width=60)
-    >>> len(tables) > 1, tables[0].columns[0].header
-    (True, 'method')
     """
     from rich import box
     from rich.console import Console
@@ -226,28 +180,16 @@ def rich_tables(headers, rows, *, title, caption="", width=100, keys=3) -> list:
 
     def build(idx, part, parts):
         suffix = f" ({part}/{parts})" if parts > 1 else ""
-        table = Table(
-            title=escape(title + suffix),
-            caption=escape(caption),
-            pad_edge=False,
-            box=box.SIMPLE_HEAD,
-            collapse_padding=True,
-        )
+        # fmt: off
+        table = Table(title=escape(title + suffix), caption=escape(caption),
+                      pad_edge=False, box=box.SIMPLE_HEAD, collapse_padding=True)
         for i in idx:
-            table.add_column(
-                escape(headers[i]),
-                justify="left" if i < 2 else "right",
-                no_wrap=i == 0,
-                overflow="fold",
-            )
+            table.add_column(escape(headers[i]), justify="left" if i < 2 else "right",
+                             no_wrap=i == 0, overflow="fold")
+        # fmt: on
         for row in rows:
-            table.add_row(
-                *(
-                    escape(row[i][0])
-                    + (f"\n[dim]{escape(row[i][1])}[/]" if row[i][1] else "")
-                    for i in idx
-                )
-            )
+            cells = ((escape(row[i][0]), escape(row[i][1])) for i in idx)
+            table.add_row(*(m + (f"\n[dim]{b}[/]" if b else "") for m, b in cells))
         return table
 
     def fits(idx):  # measured unconstrained: rich clamps a measure to the width
