@@ -1,11 +1,7 @@
 """The output folder: atomic writes, one file per finished run, and a lock.
 
-Every file is written to a temporary file beside it and moved into place with
-:func:`os.replace`, so a reader -- or a rerun after a crash -- sees the old file
-or the new one, never half of one; it gets the permissions of any file the user
-creates (``0666`` less the umask). Each finished run is ``runs/<run_id>.json``; a
-rerun with the same folder skips those runs. :class:`FolderLock` keeps two
-benchmarks from writing one folder at once.
+A reader -- or a rerun after a crash -- sees the old file or the new one, never
+half of one; :class:`FolderLock` keeps two benchmarks from writing one folder.
 """
 
 from __future__ import annotations
@@ -36,15 +32,7 @@ __all__ = [
 
 
 def atomic_write(path: str | os.PathLike, data: str | bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (temp file + ``os.replace``).
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> folder = pathlib.Path(tempfile.mkdtemp())
-    >>> atomic_write(folder / "a.txt", "hello").read_text()
-    'hello'
-    """
+    """Write ``data`` to ``path`` atomically (temp file + ``os.replace``)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -78,40 +66,18 @@ def _clean(obj):
 
 
 def to_json(obj, **kwargs) -> str:
-    """Strict JSON: numpy scalars as numbers, NaN as null, other objects as text.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> to_json({"value": np.float32(0.5), "missing": float("nan"), "ids": (1, 2)})
-    '{"value": 0.5, "missing": null, "ids": [1, 2]}'
-    """
+    """Strict JSON: numpy scalars as numbers, NaN as null, other objects as text."""
     return json.dumps(_clean(obj), allow_nan=False, default=str, **kwargs)
 
 
 def safe_name(part) -> str:
-    """Make ``part`` usable in a file name: letters, digits and ``._=+-`` only.
-
-    Examples
-    --------
-    >>> safe_name("x/../../escaped"), safe_name("..")
-    ('x_.._.._escaped', '_')
-    """
+    """Make ``part`` usable in a file name: letters, digits and ``._=+-`` only."""
     text = re.sub(r"[^A-Za-z0-9._=+-]+", "_", str(part))
     return "_" if set(text) <= {"."} else text
 
 
 class RunStore:
-    """The ``runs/`` folder of an output folder: one JSON file per finished run.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> store = RunStore(tempfile.mkdtemp())
-    >>> _ = store.save({"run_id": "a", "status": "ok"})
-    >>> list(store.finished())
-    ['a']
-    """
+    """The ``runs/`` folder of an output folder: one JSON file per finished run."""
 
     #: Statuses that need no rerun (errors are retried).
     FINISHED = ("ok", "skipped")
@@ -150,13 +116,7 @@ class RunStore:
 
 
 class FolderBusyError(RuntimeError):
-    """Another benchmark holds the output folder's lock.
-
-    Examples
-    --------
-    >>> issubclass(FolderBusyError, RuntimeError)
-    True
-    """
+    """Another benchmark holds the output folder's lock."""
 
 
 class FolderLock:
@@ -164,17 +124,6 @@ class FolderLock:
 
     An OS lock (``flock``): released when the process ends, however it ends, so a
     crashed benchmark leaves no stale lock. No lock where ``fcntl`` is missing.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> folder = tempfile.mkdtemp()
-    >>> with FolderLock(folder):
-    ...     try:
-    ...         FolderLock(folder).__enter__()
-    ...     except FolderBusyError as exc:
-    ...         print("in use" in str(exc))
-    True
     """
 
     def __init__(self, folder: str | os.PathLike):

@@ -8,13 +8,14 @@ import os
 import signal
 import stat
 
+import numpy as np
 import pandas as pd
 import pytest
 from skorch.callbacks import Callback
 
 from fairsk.__main__ import main
 from fairsk.benchmark import RunSpec, Settings, execute, run_benchmark
-from fairsk.benchmark.io import FolderLock, RunStore, atomic_write
+from fairsk.benchmark.io import FolderLock, RunStore, atomic_write, safe_name, to_json
 
 from .conftest import TINY
 
@@ -326,3 +327,10 @@ def test_a_time_budget_is_not_an_interrupt(tiny_data):
     rec = execute(spec, tiny_data)
     assert rec["status"] == "ok"
     assert 0.5 <= rec["train_seconds"] < 5 and len(rec["trajectory"]["time"]) >= 1
+
+
+def test_json_and_file_names_are_safe():
+    record = {"value": np.float32(0.5), "missing": float("nan"), "ids": (1, 2)}
+    assert to_json(record) == '{"value": 0.5, "missing": null, "ids": [1, 2]}'
+    assert safe_name("x/../../escaped") == "x_.._.._escaped"
+    assert safe_name("..") == "_"

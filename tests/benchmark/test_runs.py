@@ -9,7 +9,12 @@ import fairsk
 from fairsk import UnconstrainedClassifier
 from fairsk.benchmark import RunSpec, WallClockBudget, execute, plan_runs
 from fairsk.benchmark.heldout import HELD_OUT_FIELDS
-from fairsk.benchmark.registry import algorithm_names, our_estimators
+from fairsk.benchmark.registry import (
+    algorithm_names,
+    default_algorithms,
+    family,
+    our_estimators,
+)
 from fairsk.benchmark.runs import is_complete
 from fairsk.estimators import BaseFairClassifier
 
@@ -170,3 +175,14 @@ def test_registry_finds_ours_and_new_classifiers(monkeypatch):
     monkeypatch.setattr(fairsk, "FooBarClassifier", FooBarClassifier, raising=False)
     monkeypatch.setattr(fairsk, "__all__", [*fairsk.__all__, "FooBarClassifier"])
     assert our_estimators()["foobar"] is FooBarClassifier
+
+
+def test_registry_names_and_families():
+    names = our_estimators()
+    assert names["sslalm"] is fairsk.SSLALMClassifier
+    assert names["sgd"] is UnconstrainedClassifier
+    every = algorithm_names()
+    assert every[0] == "sslalm" and "eg-logreg" in every and "logreg" in every
+    assert (family("eg-hgb"), family("sslalm")) == ("fairlearn", "fairsk")
+    chosen = [n for n in default_algorithms() if family(n) == "fairlearn"]
+    assert chosen == ["eg-logreg", "eg-hgb", "gs-logreg", "gs-hgb", "threshold-hgb"]
