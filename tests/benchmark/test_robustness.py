@@ -334,3 +334,10 @@ def test_json_and_file_names_are_safe():
     assert to_json(record) == '{"value": 0.5, "missing": null, "ids": [1, 2]}'
     assert safe_name("x/../../escaped") == "x_.._.._escaped"
     assert safe_name("..") == "_"
+
+
+def test_workers_never_outnumber_the_runs():
+    from fairsk.benchmark.parallel import effective_jobs
+
+    assert effective_jobs(4, 2) == 2
+    assert effective_jobs(-1, 1000) == (os.cpu_count() or 1)
