@@ -79,13 +79,7 @@ class BenchmarkResult:
 
 
 def versions() -> dict[str, str]:
-    """Versions of the libraries that determine the results.
-
-    Examples
-    --------
-    >>> sorted(versions())[:3]
-    ['fairlearn', 'fairsk', 'numpy']
-    """
+    """Versions of the libraries that determine the results."""
     out = {k: importlib.import_module(m).__version__ for k, m in VERSIONED.items()}
     return out | {
         "python": platform.python_version(),

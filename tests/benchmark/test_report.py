@@ -150,7 +150,8 @@ def test_groups_bars_per_group_with_intervals(sweep):
         records, constraint="demographic_parity", bound=0.05, algorithms=OURS + THEIRS
     )
     ax = fig.axes[0]
-    assert ax.get_ylabel() == "selection rate"
+    labels = [a.get_ylabel() for a in fig.axes]
+    assert labels == ["selection rate", "true positive rate", "mean BCE"]
     bars = [c for c in ax.containers if c.get_label() in ("a", "b[/]")]
     assert len(bars) == 2 and all(len(c.patches) == 11 for c in bars)
     assert all(c.errorbar is not None for c in bars)

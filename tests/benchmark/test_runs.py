@@ -186,3 +186,11 @@ def test_registry_names_and_families():
     assert (family("eg-hgb"), family("sslalm")) == ("fairlearn", "fairsk")
     chosen = [n for n in default_algorithms() if family(n) == "fairlearn"]
     assert chosen == ["eg-logreg", "eg-hgb", "gs-logreg", "gs-hgb", "threshold-hgb"]
+
+
+def test_benchmark_data_is_encoded_and_summarised(tiny_data):
+    assert tiny_data.X_train.dtype == np.float32 and tiny_data.A_train.dtype.kind == "U"
+    assert sorted(set(tiny_data.y_train.tolist())) == [0, 1]
+    summary = tiny_data.summary()
+    assert summary["n_train"] == 300 and summary["n_test"] == 200
+    assert sorted(summary["groups"]) == ["Non-White", "White"]
