@@ -76,11 +76,9 @@ def _read_csv(spec: DatasetSpec):
     frame = frame[frame[spec.target].notna()].reset_index(drop=True)
     labels = frame[spec.target].astype(str)
     numbers = pd.to_numeric(pd.Series(labels.unique()), errors="coerce")
-    values = list(
-        labels.unique()[np.argsort(numbers)]
-        if numbers.notna().all()
-        else sorted(labels.unique())
-    )
+    # numbers by value, text alphabetically
+    by_value = labels.unique()[np.argsort(numbers)] if numbers.notna().all() else None
+    values = list(sorted(labels.unique()) if by_value is None else by_value)
     positive = spec.positive
     if positive is None:
         if len(values) != 2:
@@ -97,17 +95,11 @@ def _read_csv(spec: DatasetSpec):
         )
     y = pd.Series((labels == positive).astype(np.int64), name=spec.target)
     X = frame.drop(columns=[spec.target])
+    group = columns if len(columns) > 1 else columns[0]
     X, y, A = finish_loader(
-        X,
-        y,
-        frame,
-        group=columns if len(columns) > 1 else columns[0],
-        min_group_size=spec.min_group_size,
-        drop_sensitive=spec.drop_sensitive,
-        return_X_y=True,
-        as_frame=True,
-        descr="",
-    )
+        X, y, frame, group=group, min_group_size=spec.min_group_size,
+        drop_sensitive=spec.drop_sensitive, return_X_y=True, as_frame=True, descr="",
+    )  # fmt: skip
     return X, y, A, TabularEncoder(), positive
 
 
@@ -194,11 +186,8 @@ def load_benchmark_data(spec: DatasetSpec) -> BenchmarkData:
         encoder = _standard_encoder()
     y = np.asarray(y).astype(np.int64)
     A = np.asarray(A).astype(str)
-    strata = (
-        A
-        if spec.stratify == "group"
-        else np.char.add(np.char.add(A, "|"), y.astype(str))
-    )
+    label = np.char.add("|", y.astype(str))
+    strata = A if spec.stratify == "group" else np.char.add(A, label)
     index = np.arange(len(y))
     train, test = _split(index, strata, 1 - spec.test_size, spec.split_seed, "split")
     if spec.max_train is not None and spec.max_train < len(train):
@@ -214,15 +203,7 @@ def load_benchmark_data(spec: DatasetSpec) -> BenchmarkData:
     except ValueError as exc:
         raise DataError(f"Cannot encode the features: {exc}") from exc
     return BenchmarkData(
-        spec=spec,
-        X_train=X_train,
-        y_train=y[train],
-        A_train=A[train],
-        X_test=X_test,
-        y_test=y[test],
-        A_test=A[test],
+        spec, X_train, y[train], A[train], X_test, y[test], A[test],
         feature_names=[str(f) for f in encoder.get_feature_names_out()],
-        n_rows=len(y),
-        groups=sorted(set(A[train].tolist())),
-        positive=str(positive),
-    )
+        n_rows=len(y), groups=sorted(set(A[train].tolist())), positive=str(positive),
+    )  # fmt: skip

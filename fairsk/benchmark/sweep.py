@@ -116,40 +116,32 @@ def _setup(s: Settings) -> tuple[str, str]:
     return f"{s.constraint} <= {bounds} (pairing {s.pairing})", budget
 
 
-def _notes(settings: Settings, records: list[dict]) -> list[str]:
+def _notes(s: Settings, records: list[dict]) -> list[str]:
     """Return the notes on how to read the results, and on each run not done."""
-    notes, names = [], {r["algorithm"] for r in records}
+    names = {r["algorithm"] for r in records}
     fl = sorted({r.get("fairlearn_constraint") for r in records} - {None, ""})
-    if fl:
-        notes.append(
-            f"fairlearn's mitigations ran under: {' | '.join(fl)}; its moments "
-            "bound each group's gap to the whole population (fairsk's "
-            "pairing='one_vs_mean')."
-        )
-    if any(n.startswith("gs-") for n in names):
-        notes.append(
-            "GridSearch: the grid's model with the lowest training error "
-            "within the bound on train (fairlearn's own rule ignores it)."
-        )
-    s = settings
-    if any(family(n) == "fairlearn" for n in names) and len(s.seeds) > 1:
-        if not s.fairlearn_every_seed:
-            notes.append(
-                f"fairlearn's runs are deterministic: each ran once (seed "
-                f"{s.seeds[0]}); --fairlearn-every-seed repeats them."
-            )
-    if any(n.startswith(("eg-", "threshold-")) for n in names):
-        notes.append(
-            "ExponentiatedGradient and ThresholdOptimizer are randomised: "
-            "their metrics use their own predict (random_state = seed) and, "
-            "for AUC, Wd and |ΔL|, the probability of predicting 1, near 0 or "
-            "1 for most rows (hence their large |ΔL|)."
-        )
-    notes.append(
-        "Wd is the exact Wasserstein-2 distance between the groups' scores; "
-        "the paper's code reports W₂² between 50-bin histograms: column "
-        "wd2_hist of results.csv."
-    )
+    once = len(s.seeds) > 1 and not s.fairlearn_every_seed
+    # fmt: off
+    notes = [note for shown, note in (
+        (fl, f"fairlearn's mitigations ran under: {' | '.join(fl)}; its moments "
+             "bound each group's gap to the whole population (fairsk's "
+             "pairing='one_vs_mean')."),
+        (any(n.startswith("gs-") for n in names),
+         "GridSearch: the grid's model with the lowest training error within the "
+         "bound on train (fairlearn's own rule ignores it)."),
+        (once and any(family(n) == "fairlearn" for n in names),
+         f"fairlearn's runs are deterministic: each ran once (seed {s.seeds[0]}); "
+         "--fairlearn-every-seed repeats them."),
+        (any(n.startswith(("eg-", "threshold-")) for n in names),
+         "ExponentiatedGradient and ThresholdOptimizer are randomised: their "
+         "metrics use their own predict (random_state = seed) and, for AUC, Wd and "
+         "|ΔL|, the probability of predicting 1, near 0 or 1 for most rows (hence "
+         "their large |ΔL|)."),
+        (True, "Wd is the exact Wasserstein-2 distance between the groups' scores; "
+               "the paper's code reports W₂² between 50-bin histograms: column "
+               "wd2_hist of results.csv."),
+    ) if shown]
+    # fmt: on
     for rec in records:
         if rec["status"] in ("skipped", "error"):
             why = rec.get("reason") or rec.get("error")
