@@ -21,10 +21,6 @@ them), recorded in each run.
 error within the bound on the training data (else the least violating one);
 fairlearn's own rule (error + 0.5 x violation) ignores the bound. The grid is 21
 points over [-1, 1], where the disparity changes.
-
-**Predictions.** ExponentiatedGradient and ThresholdOptimizer are randomised:
-their hard predictions are their own ``predict`` with ``random_state=seed`` and
-their score the probability of predicting 1 (fairlearn's ``_pmf_predict``).
 """
 
 from __future__ import annotations
@@ -204,7 +200,7 @@ class FittedBaseline:
         return {"sensitive_features": A} if self.mitigation == "threshold" else {}
 
     def score(self, X, A) -> np.ndarray:
-        """Probability of predicting the positive class."""
+        """Probability of predicting the positive class (of a randomised one too)."""
         if self.mitigation in ("eg", "threshold"):
             pmf = self.estimator._pmf_predict(X, **self._groups(A))
             # Mixture weights can exceed 1 by an ulp, which log_loss rejects.

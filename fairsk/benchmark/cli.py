@@ -102,13 +102,9 @@ def add_benchmark_parser(subparsers) -> argparse.ArgumentParser:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    titles = {
-        "data": "data",
-        "constraint": "constraint",
-        "budget": "algorithms and budget",
-        "output": "execution and output",
-    }
-    groups = {key: p.add_argument_group(title) for key, title in titles.items()}
+    titles = {"budget": "algorithms and budget", "output": "execution and output"}
+    keys = ("data", "constraint", "budget", "output")
+    groups = {key: p.add_argument_group(titles.get(key, key)) for key in keys}
     mutex = {}
     for f in cli_fields(DatasetSpec) + cli_fields(Settings):
         cli = dict(f.metadata["cli"])

@@ -97,7 +97,7 @@ def _front(x, y) -> np.ndarray:
 
 
 def plot_frontier(summary, *, constraint, bounds, algorithms, y_metric="accuracy"):
-    """Test ``y_metric`` against each test fairness measure (see the module notes).
+    """Test ``y_metric`` against each test fairness measure, one line per method.
 
     ``summary`` is :func:`~fairsk.benchmark.summary.summarize`'s frame; a method
     has one point per bound (sorted), marker size growing with the bound. Returns

@@ -332,12 +332,9 @@ def _wd2_hist(score, groups, bins: int = 50) -> float:
     edges = np.linspace(0.0, 1.0, bins + 1)
     labels = np.unique(groups)
     counts = [np.histogram(np.clip(score[groups == g], 0, 1), edges)[0] for g in labels]
-    d = wasserstein(
-        None,
-        np.tile((edges[:-1] + edges[1:]) / 2, len(labels)),
-        sensitive_features=np.repeat(labels, bins),
-        sample_weight=np.concatenate(counts).astype(float),
-    )
+    centres = np.tile((edges[:-1] + edges[1:]) / 2, len(labels))
+    weights, owner = np.concatenate(counts).astype(float), np.repeat(labels, bins)
+    d = wasserstein(None, centres, sensitive_features=owner, sample_weight=weights)
     return float(d) ** 2
 
 
