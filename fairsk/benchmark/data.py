@@ -75,10 +75,12 @@ def _read_csv(spec: DatasetSpec):
             )
     frame = frame[frame[spec.target].notna()].reset_index(drop=True)
     labels = frame[spec.target].astype(str)
-    numbers = pd.to_numeric(pd.Series(labels.unique()), errors="coerce")
+    unique = labels.unique()
+    numbers = pd.to_numeric(pd.Series(unique), errors="coerce")
     # numbers by value, text alphabetically
-    by_value = labels.unique()[np.argsort(numbers)] if numbers.notna().all() else None
-    values = list(sorted(labels.unique()) if by_value is None else by_value)
+    values = list(
+        unique[np.argsort(numbers)] if numbers.notna().all() else sorted(unique)
+    )
     positive = spec.positive
     if positive is None:
         if len(values) != 2:

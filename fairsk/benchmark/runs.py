@@ -51,10 +51,11 @@ SPLITS = ("train", "test")
 class WallClockBudget(Callback):
     """skorch callback that ends training once ``seconds`` of wall time have passed.
 
-    Checked after each step (an epoch of a slow method can outlast the budget), on
-    ``clock()`` when given (the seconds to count); it stops the way skorch's
-    callbacks do (``KeyboardInterrupt``, caught by ``partial_fit``) and sets
-    ``spent_``, which tells this stop from a user's Ctrl-C.
+    Checked after each step (an epoch of a slow method, Stochastic Ghost at batch
+    8, can outlast a 30-second budget), on ``clock()`` when given (the seconds to
+    count, e.g. training without the benchmark's evaluations); it stops the way
+    skorch's callbacks do (``KeyboardInterrupt``, caught by ``partial_fit``) and
+    sets ``spent_``, which tells this stop from a user's Ctrl-C.
     """
 
     def __init__(self, seconds: float, clock=None):
