@@ -21,12 +21,30 @@ __all__ = ["BenchmarkData", "DataError", "DatasetSpec", "load_benchmark_data"]
 
 
 class DataError(RuntimeError):
-    """The data set could not be loaded or split; the message says why."""
+    """The data set could not be loaded or split; the message says why.
+
+    Examples
+    --------
+    >>> try:
+    ...     load_benchmark_data(DatasetSpec(name="pums", pums_csv="no-such.csv"))
+    ... except DataError as exc:
+    ...     print("no-such.csv" in str(exc))
+    True
+    """
 
 
 @dataclass
 class BenchmarkData:
-    """Encoded train and test sets, shared by every run of a benchmark."""
+    """Encoded train and test sets, shared by every run of a benchmark.
+
+    Examples
+    --------
+    >>> data = load_benchmark_data(DatasetSpec(max_train=300, max_test=200))
+    >>> data.X_train.dtype, sorted(set(data.y_train.tolist())), data.A_train.dtype.kind
+    (dtype('float32'), [0, 1], 'U')
+    >>> data.summary()["n_train"], sorted(data.summary()["groups"])
+    (300, ['Non-White', 'White'])
+    """
 
     spec: DatasetSpec
     X_train: np.ndarray

@@ -32,7 +32,15 @@ __all__ = [
 
 
 def atomic_write(path: str | os.PathLike, data: str | bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (temp file + ``os.replace``)."""
+    """Write ``data`` to ``path`` atomically (temp file + ``os.replace``).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> atomic_write(folder / "a.txt", "hello").read_text()
+    'hello'
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -66,18 +74,40 @@ def _clean(obj):
 
 
 def to_json(obj, **kwargs) -> str:
-    """Strict JSON: numpy scalars as numbers, NaN as null, other objects as text."""
+    """Strict JSON: numpy scalars as numbers, NaN as null, other objects as text.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> to_json({"value": np.float32(0.5), "missing": float("nan"), "ids": (1, 2)})
+    '{"value": 0.5, "missing": null, "ids": [1, 2]}'
+    """
     return json.dumps(_clean(obj), allow_nan=False, default=str, **kwargs)
 
 
 def safe_name(part) -> str:
-    """Make ``part`` usable in a file name: letters, digits and ``._=+-`` only."""
+    """Make ``part`` usable in a file name: letters, digits and ``._=+-`` only.
+
+    Examples
+    --------
+    >>> safe_name("x/../../escaped"), safe_name("..")
+    ('x_.._.._escaped', '_')
+    """
     text = re.sub(r"[^A-Za-z0-9._=+-]+", "_", str(part))
     return "_" if set(text) <= {"."} else text
 
 
 class RunStore:
-    """The ``runs/`` folder of an output folder: one JSON file per finished run."""
+    """The ``runs/`` folder of an output folder: one JSON file per finished run.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> store = RunStore(tempfile.mkdtemp())
+    >>> _ = store.save({"run_id": "a", "status": "ok"})
+    >>> list(store.finished())
+    ['a']
+    """
 
     #: Statuses that need no rerun (errors are retried).
     FINISHED = ("ok", "skipped")
@@ -116,7 +146,13 @@ class RunStore:
 
 
 class FolderBusyError(RuntimeError):
-    """Another benchmark holds the output folder's lock."""
+    """Another benchmark holds the output folder's lock.
+
+    Examples
+    --------
+    >>> issubclass(FolderBusyError, RuntimeError)
+    True
+    """
 
 
 class FolderLock:
@@ -124,6 +160,17 @@ class FolderLock:
 
     An OS lock (``flock``): released when the process ends, however it ends, so a
     crashed benchmark leaves no stale lock. No lock where ``fcntl`` is missing.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> with FolderLock(folder):
+    ...     try:
+    ...         FolderLock(folder).__enter__()
+    ...     except FolderBusyError as exc:
+    ...         print("in use" in str(exc))
+    True
     """
 
     def __init__(self, folder: str | os.PathLike):

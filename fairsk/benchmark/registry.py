@@ -27,7 +27,14 @@ DEFAULT_FAIRLEARN = ("eg-logreg", "eg-hgb", "gs-logreg", "gs-hgb", "threshold-hg
 
 
 def our_estimators() -> dict[str, type]:
-    """Short name -> class of every fairsk classifier exported by ``fairsk``."""
+    """Short name -> class of every fairsk classifier exported by ``fairsk``.
+
+    Examples
+    --------
+    >>> names = our_estimators()
+    >>> names["sslalm"].__name__, names["sgd"].__name__
+    ('SSLALMClassifier', 'UnconstrainedClassifier')
+    """
     import fairsk
     from fairsk.estimators import BaseFairClassifier
 
@@ -43,19 +50,39 @@ def our_estimators() -> dict[str, type]:
 
 
 def family(name: str) -> str:
-    """Return ``"fairlearn"`` for fairlearn's baselines, ``"fairsk"`` otherwise."""
+    """Return ``"fairlearn"`` for fairlearn's baselines, ``"fairsk"`` otherwise.
+
+    Examples
+    --------
+    >>> family("eg-hgb"), family("sslalm")
+    ('fairlearn', 'fairsk')
+    """
     from .baselines import FAIRLEARN_BASELINES
 
     return "fairlearn" if name in FAIRLEARN_BASELINES else "fairsk"
 
 
 def algorithm_names() -> list[str]:
-    """Every name a benchmark accepts: ours, then fairlearn's."""
+    """Every name a benchmark accepts: ours, then fairlearn's.
+
+    Examples
+    --------
+    >>> names = algorithm_names()
+    >>> names[0], "eg-logreg" in names, "logreg" in names
+    ('sslalm', True, True)
+    """
     from .baselines import FAIRLEARN_BASELINES
 
     return [*our_estimators(), *FAIRLEARN_BASELINES]
 
 
 def default_algorithms() -> list[str]:
-    """Return the default selection: all of ours, and fairlearn's mitigations."""
+    """Return the default selection: all of ours, and fairlearn's mitigations.
+
+    Examples
+    --------
+    >>> chosen = default_algorithms()
+    >>> [name for name in chosen if family(name) == "fairlearn"]
+    ['eg-logreg', 'eg-hgb', 'gs-logreg', 'gs-hgb', 'threshold-hgb']
+    """
     return [*our_estimators(), *DEFAULT_FAIRLEARN]

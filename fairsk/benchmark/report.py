@@ -78,6 +78,16 @@ def html_report(*, title, meta, tables, figures, warnings, notes) -> str:
         Run id -> its warning messages.
     notes : list of str
         Shown as a list.
+
+    Examples
+    --------
+    >>> page = html_report(title="A <benchmark>", meta={"seeds": "0"},
+    ...                    tables=[{"title": "Test", "headers": ["method"],
+    ...                             "rows": [[("a[/]", "")]]}],
+    ...                    figures=[], warnings={"r1": ["ConvergenceWarning: x"]},
+    ...                    notes=["a note"])
+    >>> "A &lt;benchmark&gt;" in page, "<li>a note</li>" in page, page.count("<table")
+    (True, True, 2)
     """
     import jinja2
 

@@ -56,6 +56,14 @@ class WallClockBudget(Callback):
     count, e.g. training without the benchmark's evaluations); it stops the way
     skorch's callbacks do (``KeyboardInterrupt``, caught by ``partial_fit``) and
     sets ``spent_``, which tells this stop from a user's Ctrl-C.
+
+    Examples
+    --------
+    >>> from fairsk import UnconstrainedClassifier
+    >>> X = np.random.default_rng(0).normal(size=(64, 2))
+    >>> clf = UnconstrainedClassifier(max_epochs=500, callbacks=[WallClockBudget(0)])
+    >>> clf.fit(X, (X[:, 0] > 0).astype(int)).n_iter_
+    1
     """
 
     def __init__(self, seconds: float, clock=None):
@@ -255,6 +263,13 @@ def plan_runs(
     Algorithms the bound does not change run once per seed (``bound=None``);
     fairlearn's, deterministic given the data, for the first seed only unless
     ``fairlearn_every_seed``. ``common``: other RunSpec fields.
+
+    Examples
+    --------
+    >>> specs = plan_runs(["sgd", "sslalm", "gs-logreg"], [0, 1], [0.01, 0.02],
+    ...                   constraint="loss_gap")
+    >>> len(specs)  # gs: 2 bounds; sgd: 2 seeds; sslalm: 2 bounds x 2 seeds
+    8
     """
     from ..estimators import UnconstrainedClassifier
 
@@ -386,6 +401,14 @@ def fit_fairsk(spec: RunSpec, data) -> dict:
     The one place where the benchmark trains a fairsk model. Not through
     :func:`fairsk.batched.fit_together`: the run's seconds and curves are its own.
     Raises KeyboardInterrupt when the fit was interrupted.
+
+    Examples
+    --------
+    >>> from fairsk.benchmark import DatasetSpec, load_benchmark_data
+    >>> data = load_benchmark_data(DatasetSpec(max_train=300, max_test=300))
+    >>> out = fit_fairsk(RunSpec("alm", 0, "loss_gap", 0.01, epochs=2), data)
+    >>> out["epochs_run"], out["trajectory"]["epoch"]
+    (2, [1, 2])
     """
     cls = our_estimators()[spec.algorithm]
     _warm_up(spec.device)
@@ -460,7 +483,13 @@ def _fit_fairlearn(spec: RunSpec, data) -> dict:
 
 
 def is_complete(record: dict) -> bool:
-    """Whether a stored record needs no rerun (an ``ok`` one needs today's fields)."""
+    """Whether a stored record needs no rerun (an ``ok`` one needs today's fields).
+
+    Examples
+    --------
+    >>> is_complete({"status": "skipped"}), is_complete({"status": "ok"})
+    (True, False)
+    """
     if record.get("status") == "ok":
         return all(key in record for key in HELD_OUT_FIELDS)
     return record.get("status") == "skipped"
@@ -474,6 +503,14 @@ def execute(spec: RunSpec, data) -> dict:
     metrics on train and test, the constraint's values, ``test_groups``, a fairsk
     run's ``trajectory``, and its ``n_warnings`` warnings (``warnings``: the
     distinct messages).
+
+    Examples
+    --------
+    >>> from fairsk.benchmark import DatasetSpec, load_benchmark_data
+    >>> data = load_benchmark_data(DatasetSpec(max_train=300, max_test=300))
+    >>> record = execute(RunSpec("sslalm", 0, "loss_gap", 0.01, epochs=1), data)
+    >>> record["status"], record["epochs_run"], len(record["trajectory"]["time"])
+    ('ok', 1, 1)
     """
     now = lambda: _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")  # noqa: E731
     record = {

@@ -38,7 +38,16 @@ _SOURCE += "an income task on --pums-csv; csv: any table, --csv"
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """What data, and how it is split and encoded (everything that changes it)."""
+    """What data, and how it is split and encoded (everything that changes it).
+
+    Examples
+    --------
+    >>> spec = DatasetSpec(max_train=500)
+    >>> spec.describe(), spec.key() == DatasetSpec(max_train=500, data_home="x").key()
+    ('UCI Adult (embedded)', True)
+    >>> DatasetSpec(name="csv", csv="/data/people.csv", target="y").describe()
+    'people.csv (target y)'
+    """
 
     # fmt: off
     name: str = opt("adult", (), "data", _SOURCE, positional=True, nargs="?",

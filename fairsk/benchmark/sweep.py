@@ -65,7 +65,23 @@ SPEC_SETTINGS = ("constraint", "pairing", "epochs", "seconds", "batch_size",
 
 @dataclass
 class BenchmarkResult:
-    """What :func:`run_benchmark` did and wrote."""
+    """What :func:`run_benchmark` did and wrote.
+
+    Examples
+    --------
+    >>> import io, tempfile
+    >>> from rich.console import Console
+    >>> from fairsk.benchmark import DatasetSpec, Settings
+    >>> settings = Settings(
+    ...     dataset=DatasetSpec(max_train=300, max_test=300), algorithms=["sgd"],
+    ...     seeds=[0], epochs=1, n_jobs=1, plots=False, output=tempfile.mkdtemp(),
+    ... )
+    >>> result = run_benchmark(settings, console=Console(file=io.StringIO()))
+    >>> result.n_ran, result.n_resumed, result.n_errors
+    (1, 0, 0)
+    >>> run_benchmark(settings, console=Console(file=io.StringIO())).n_resumed
+    1
+    """
 
     records: list[dict]
     frame: pd.DataFrame
@@ -79,7 +95,13 @@ class BenchmarkResult:
 
 
 def versions() -> dict[str, str]:
-    """Versions of the libraries that determine the results."""
+    """Versions of the libraries that determine the results.
+
+    Examples
+    --------
+    >>> sorted(versions())[:3]
+    ['fairlearn', 'fairsk', 'numpy']
+    """
     out = {k: importlib.import_module(m).__version__ for k, m in VERSIONED.items()}
     return out | {
         "python": platform.python_version(),
@@ -329,8 +351,6 @@ def run_benchmark(settings: Settings, console=None) -> BenchmarkResult:
     >>> result = run_benchmark(settings, console=Console(file=io.StringIO()))
     >>> result.n_ran, result.n_errors, sorted(result.files)
     (2, 0, ['report.html', 'results.csv', 'results.json', 'summary.csv'])
-    >>> run_benchmark(settings, console=Console(file=io.StringIO())).n_resumed
-    2
     """
     from rich.console import Console
 

@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 
 from fairsk.benchmark.baselines import (
-    FittedBaseline,
     _grid_search_choice,
     build_baseline,
     fairlearn_constraint,
@@ -113,17 +112,3 @@ def test_params_reach_the_fairlearn_estimator():
         "eg-hgb", "equalized_odds", 0.05, seed=3, params={"max_iter": 7}
     )
     assert est.max_iter == 7 and est.estimator.random_state == 3
-
-
-def test_proxy_note_and_plain_predictions():
-    note = fairlearn_constraint("loss_gap", 0.005).note
-    assert note == (
-        "proxy: DemographicParity(difference_bound=0.005) "
-        "(fairlearn has no counterpart of loss_gap)"
-    )
-    from sklearn.linear_model import LogisticRegression
-
-    X = np.random.default_rng(0).normal(size=(200, 2))
-    y = (X[:, 0] > 0).astype(int)
-    fitted = FittedBaseline("logreg", LogisticRegression().fit(X, y), seed=0)
-    assert ((fitted.score(X, None) > 0.5) == fitted.predict(X, None)).all()

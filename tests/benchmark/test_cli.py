@@ -322,25 +322,3 @@ def test_any_csv_runs(synthetic_people_csv, tmp_path, capsys):
     )
     assert "groups (sex, train): F 160, M 160" in out
     assert str(tmp_path.parent) not in (tmp_path / "report.html").read_text()
-
-
-def test_bound_has_a_plural_alias_and_seeds_take_ranges():
-    from fairsk.benchmark.cli import run_cli
-
-    parser = build_parser()
-    args = parser.parse_args(["benchmark", "--seeds", "0-2", "--bound", "0.01", "0.02"])
-    assert args.seeds == [[0, 1, 2]] and args.bounds == [0.01, 0.02]
-    assert args.handler is run_cli
-    assert parser.parse_args(["benchmark", "--bounds", "0.05"]).bounds == [0.05]
-
-
-def test_dataset_key_and_description():
-    from fairsk.benchmark import DatasetSpec
-
-    spec = DatasetSpec(max_train=500)
-    assert spec.describe() == "UCI Adult (embedded)"
-    # Where the data live does not change them; a subsample does.
-    assert spec.key() == DatasetSpec(max_train=500, data_home="x").key()
-    assert spec.key() != DatasetSpec(max_train=600).key()
-    csv = DatasetSpec(name="csv", csv="/data/people.csv", target="y")
-    assert csv.describe() == "people.csv (target y)"

@@ -8,14 +8,13 @@ import os
 import signal
 import stat
 
-import numpy as np
 import pandas as pd
 import pytest
 from skorch.callbacks import Callback
 
 from fairsk.__main__ import main
 from fairsk.benchmark import RunSpec, Settings, execute, run_benchmark
-from fairsk.benchmark.io import FolderLock, RunStore, atomic_write, safe_name, to_json
+from fairsk.benchmark.io import FolderLock, RunStore, atomic_write
 
 from .conftest import TINY
 
@@ -327,17 +326,3 @@ def test_a_time_budget_is_not_an_interrupt(tiny_data):
     rec = execute(spec, tiny_data)
     assert rec["status"] == "ok"
     assert 0.5 <= rec["train_seconds"] < 5 and len(rec["trajectory"]["time"]) >= 1
-
-
-def test_json_and_file_names_are_safe():
-    record = {"value": np.float32(0.5), "missing": float("nan"), "ids": (1, 2)}
-    assert to_json(record) == '{"value": 0.5, "missing": null, "ids": [1, 2]}'
-    assert safe_name("x/../../escaped") == "x_.._.._escaped"
-    assert safe_name("..") == "_"
-
-
-def test_workers_never_outnumber_the_runs():
-    from fairsk.benchmark.parallel import effective_jobs
-
-    assert effective_jobs(4, 2) == 2
-    assert effective_jobs(-1, 1000) == (os.cpu_count() or 1)

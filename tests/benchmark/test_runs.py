@@ -9,12 +9,7 @@ import fairsk
 from fairsk import UnconstrainedClassifier
 from fairsk.benchmark import RunSpec, WallClockBudget, execute, plan_runs
 from fairsk.benchmark.heldout import HELD_OUT_FIELDS
-from fairsk.benchmark.registry import (
-    algorithm_names,
-    default_algorithms,
-    family,
-    our_estimators,
-)
+from fairsk.benchmark.registry import algorithm_names, our_estimators
 from fairsk.benchmark.runs import is_complete
 from fairsk.estimators import BaseFairClassifier
 
@@ -175,22 +170,3 @@ def test_registry_finds_ours_and_new_classifiers(monkeypatch):
     monkeypatch.setattr(fairsk, "FooBarClassifier", FooBarClassifier, raising=False)
     monkeypatch.setattr(fairsk, "__all__", [*fairsk.__all__, "FooBarClassifier"])
     assert our_estimators()["foobar"] is FooBarClassifier
-
-
-def test_registry_names_and_families():
-    names = our_estimators()
-    assert names["sslalm"] is fairsk.SSLALMClassifier
-    assert names["sgd"] is UnconstrainedClassifier
-    every = algorithm_names()
-    assert every[0] == "sslalm" and "eg-logreg" in every and "logreg" in every
-    assert (family("eg-hgb"), family("sslalm")) == ("fairlearn", "fairsk")
-    chosen = [n for n in default_algorithms() if family(n) == "fairlearn"]
-    assert chosen == ["eg-logreg", "eg-hgb", "gs-logreg", "gs-hgb", "threshold-hgb"]
-
-
-def test_benchmark_data_is_encoded_and_summarised(tiny_data):
-    assert tiny_data.X_train.dtype == np.float32 and tiny_data.A_train.dtype.kind == "U"
-    assert sorted(set(tiny_data.y_train.tolist())) == [0, 1]
-    summary = tiny_data.summary()
-    assert summary["n_train"] == 300 and summary["n_test"] == 200
-    assert sorted(summary["groups"]) == ["Non-White", "White"]
