@@ -21,10 +21,6 @@ them), recorded in each run.
 error within the bound on the training data (else the least violating one);
 fairlearn's own rule (error + 0.5 x violation) ignores the bound. The grid is 21
 points over [-1, 1], where the disparity changes.
-
-**Predictions.** ExponentiatedGradient and ThresholdOptimizer are randomised:
-their hard predictions are their own ``predict`` with ``random_state=seed`` and
-their score the probability of predicting 1 (fairlearn's ``_pmf_predict``).
 """
 
 from __future__ import annotations
@@ -114,9 +110,7 @@ def fairlearn_constraint(
             return None
         inner = fairlearn_constraint(proxy, bound, None)
         note = f"proxy: {inner.note} (fairlearn has no counterpart of {constraint})"
-        return FairlearnConstraint(
-            inner.moment, inner.kwargs, inner.threshold, inner.tol, note
-        )
+        return inner._replace(note=note)
     key = "difference_bound"
     if constraint.endswith("_ratio"):
         key = "ratio_bound"
@@ -181,12 +175,9 @@ def build_baseline(
                 raise SkipRun(
                     f"ThresholdOptimizer has no counterpart of {constraint!r}"
                 )
-            est = ThresholdOptimizer(
-                estimator=base,
-                constraints=fl.threshold,
-                tol=fl.tol,
-                predict_method="predict_proba",
-            )
+            est = ThresholdOptimizer(estimator=base, constraints=fl.threshold,
+                                     tol=fl.tol,
+                                     predict_method="predict_proba")  # fmt: skip
         elif spec.mitigation == "eg":
             est = ExponentiatedGradient(base, fl.make_moment())
         else:
@@ -243,28 +234,24 @@ class FittedBaseline:
                 "n_oracle_calls": int(estimator.n_oracle_calls_),
             }
 
+    def _groups(self, A) -> dict:
+        return {"sensitive_features": A} if self.mitigation == "threshold" else {}
+
     def score(self, X, A) -> np.ndarray:
-        """Probability of predicting the positive class."""
-        if self.mitigation == "eg":
-            pmf = self.estimator._pmf_predict(X)
-        elif self.mitigation == "threshold":
-            pmf = self.estimator._pmf_predict(X, sensitive_features=A)
-        else:
-            classes = list(self._model.classes_)
-            if 1 not in classes:  # GridSearch's constant DummyClassifier
-                return np.zeros(X.shape[0])
-            return self._model.predict_proba(X)[:, classes.index(1)].astype(np.float64)
-        # Mixture weights can exceed 1 by an ulp, which log_loss rejects.
-        return np.clip(np.asarray(pmf, dtype=np.float64)[:, 1], 0.0, 1.0)
+        """Probability of predicting the positive class (of a randomised one too)."""
+        if self.mitigation in ("eg", "threshold"):
+            pmf = self.estimator._pmf_predict(X, **self._groups(A))
+            # Mixture weights can exceed 1 by an ulp, which log_loss rejects.
+            return np.clip(np.asarray(pmf, dtype=np.float64)[:, 1], 0.0, 1.0)
+        classes = list(self._model.classes_)
+        if 1 not in classes:  # GridSearch's constant DummyClassifier
+            return np.zeros(X.shape[0])
+        return self._model.predict_proba(X)[:, classes.index(1)].astype(np.float64)
 
     def predict(self, X, A) -> np.ndarray:
         """Hard 0/1 predictions (randomised ones with ``random_state=seed``)."""
-        if self.mitigation == "eg":
-            out = self.estimator.predict(X, random_state=self.seed)
-        elif self.mitigation == "threshold":
-            out = self.estimator.predict(
-                X, sensitive_features=A, random_state=self.seed
-            )
+        if self.mitigation in ("eg", "threshold"):
+            out = self.estimator.predict(X, random_state=self.seed, **self._groups(A))
         else:
             out = self._model.predict(X)
         return np.asarray(out).astype(np.int64)

@@ -111,13 +111,9 @@ def add_benchmark_parser(subparsers) -> argparse.ArgumentParser:
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    titles = {
-        "data": "data",
-        "constraint": "constraint",
-        "budget": "algorithms and budget",
-        "output": "execution and output",
-    }
-    groups = {key: p.add_argument_group(title) for key, title in titles.items()}
+    titles = {"budget": "algorithms and budget", "output": "execution and output"}
+    keys = ("data", "constraint", "budget", "output")
+    groups = {key: p.add_argument_group(titles.get(key, key)) for key in keys}
     mutex = {}
     for f in cli_fields(DatasetSpec) + cli_fields(Settings):
         cli = dict(f.metadata["cli"])
@@ -237,10 +233,9 @@ def settings_from_args(args, parser=None) -> Settings:
         values.pop("seconds", None)
     skip = data_keys | {"handler", "argv", "command", "params"}
     values |= {k: v for k, v in given.items() if k not in skip}
-    if "seeds" in given:
-        values["seeds"] = list(
-            dict.fromkeys(s for group in given["seeds"] for s in group)
-        )
+    if "seeds" in given:  # ranges flattened, repeats dropped
+        seeds = (seed for group in given["seeds"] for seed in group)
+        values["seeds"] = list(dict.fromkeys(seeds))
     values["bounds"] = list(dict.fromkeys(values.get("bounds", [0.005])))
     if "algorithms" in given:
         values["algorithms"] = _expand(given["algorithms"])
@@ -299,13 +294,9 @@ def run_cli(args, parser) -> int:
         console.print(escape(message), highlight=False)
         return 130
     except (DataError, FolderBusyError, OSError) as exc:  # OSError: e.g. no Dask
-        name = (
-            "" if isinstance(exc, DataError | FolderBusyError) else type(exc).__name__
-        )
-        console.print(
-            "[red]error:[/] " + escape(f"{name + ': ' * bool(name)}{exc}"),
-            highlight=False,
-        )
+        ours = isinstance(exc, DataError | FolderBusyError)
+        text = str(exc) if ours else f"{type(exc).__name__}: {exc}"
+        console.print("[red]error:[/] " + escape(text), highlight=False)
         if settings.preset and settings.dataset.name == "acs-income":
             console.print(
                 "The same protocol runs on any PUMS person file: --preset paper "

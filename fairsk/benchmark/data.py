@@ -93,11 +93,11 @@ def _read_csv(spec: DatasetSpec):
             )
     frame = frame[frame[spec.target].notna()].reset_index(drop=True)
     labels = frame[spec.target].astype(str)
-    numbers = pd.to_numeric(pd.Series(labels.unique()), errors="coerce")
+    unique = labels.unique()
+    numbers = pd.to_numeric(pd.Series(unique), errors="coerce")
+    # numbers by value, text alphabetically
     values = list(
-        labels.unique()[np.argsort(numbers)]
-        if numbers.notna().all()
-        else sorted(labels.unique())
+        unique[np.argsort(numbers)] if numbers.notna().all() else sorted(unique)
     )
     positive = spec.positive
     if positive is None:
@@ -115,17 +115,11 @@ def _read_csv(spec: DatasetSpec):
         )
     y = pd.Series((labels == positive).astype(np.int64), name=spec.target)
     X = frame.drop(columns=[spec.target])
+    group = columns if len(columns) > 1 else columns[0]
     X, y, A = finish_loader(
-        X,
-        y,
-        frame,
-        group=columns if len(columns) > 1 else columns[0],
-        min_group_size=spec.min_group_size,
-        drop_sensitive=spec.drop_sensitive,
-        return_X_y=True,
-        as_frame=True,
-        descr="",
-    )
+        X, y, frame, group=group, min_group_size=spec.min_group_size,
+        drop_sensitive=spec.drop_sensitive, return_X_y=True, as_frame=True, descr="",
+    )  # fmt: skip
     return X, y, A, TabularEncoder(), positive
 
 
@@ -212,11 +206,8 @@ def load_benchmark_data(spec: DatasetSpec) -> BenchmarkData:
         encoder = _standard_encoder()
     y = np.asarray(y).astype(np.int64)
     A = np.asarray(A).astype(str)
-    strata = (
-        A
-        if spec.stratify == "group"
-        else np.char.add(np.char.add(A, "|"), y.astype(str))
-    )
+    label = np.char.add("|", y.astype(str))
+    strata = A if spec.stratify == "group" else np.char.add(A, label)
     index = np.arange(len(y))
     train, test = _split(index, strata, 1 - spec.test_size, spec.split_seed, "split")
     if spec.max_train is not None and spec.max_train < len(train):
@@ -232,15 +223,7 @@ def load_benchmark_data(spec: DatasetSpec) -> BenchmarkData:
     except ValueError as exc:
         raise DataError(f"Cannot encode the features: {exc}") from exc
     return BenchmarkData(
-        spec=spec,
-        X_train=X_train,
-        y_train=y[train],
-        A_train=A[train],
-        X_test=X_test,
-        y_test=y[test],
-        A_test=A[test],
+        spec, X_train, y[train], A[train], X_test, y[test], A[test],
         feature_names=[str(f) for f in encoder.get_feature_names_out()],
-        n_rows=len(y),
-        groups=sorted(set(A[train].tolist())),
-        positive=str(positive),
-    )
+        n_rows=len(y), groups=sorted(set(A[train].tolist())), positive=str(positive),
+    )  # fmt: skip

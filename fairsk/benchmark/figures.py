@@ -1,16 +1,8 @@
 """The benchmark's figures, as matplotlib Figures (saved as PNG and SVG).
 
-- :func:`plot_frontier`: test accuracy (or AUC_M) against each fairness measure,
-  one line per method through its bounds, means over seeds with 95% intervals
-  in both axes, each method's own Pareto front filled;
-- :func:`plot_curves`: the paper's figure, per method the objective and the
-  constraint on train and test after every epoch, mean and 95% band over seeds,
-  the bound as a line;
-- :func:`plot_groups`: each group's statistics per method at one bound.
-
-A method keeps its colour and marker in every figure (fairsk's lines solid,
-fairlearn's dashed). Intervals are Student t intervals of the mean over seeds,
-clipped to the range of the quantity (rates in [0, 1], gaps at least 0).
+:doc:`/benchmark` says what each shows. A method keeps its colour and marker in
+every figure; intervals are Student t intervals of the mean over seeds, clipped to
+the range of the quantity (rates in [0, 1], gaps at least 0).
 """
 
 from __future__ import annotations
@@ -118,7 +110,7 @@ def _front(x, y) -> np.ndarray:
 
 
 def plot_frontier(summary, *, constraint, bounds, algorithms, y_metric="accuracy"):
-    """Test ``y_metric`` against each test fairness measure (see the module notes).
+    """Test ``y_metric`` against each test fairness measure, one line per method.
 
     ``summary`` is :func:`~fairsk.benchmark.summary.summarize`'s frame; a method
     has one point per bound (sorted), marker size growing with the bound. Returns
@@ -150,6 +142,7 @@ def plot_frontier(summary, *, constraint, bounds, algorithms, y_metric="accuracy
     sizes = dict(zip(sorted(bounds), np.linspace(25, 100, len(bounds)), strict=True))
     methods = [a for a in algorithms if a in set(summary["method"])]
     ycol = f"test_{y_metric}"
+    # fmt: off
     for ax, m in zip(axes, metrics, strict=False):
         floor = _log_axis(ax, summary[f"test_{m}_mean"].to_numpy(float))
         for name in methods:
@@ -161,35 +154,19 @@ def plot_frontier(summary, *, constraint, bounds, algorithms, y_metric="accuracy
             low = 0.0 if floor is None else floor  # a log axis has no 0
             xerr = _clip(x - low, t_half_width(rows[f"test_{m}_std"], rows["n"]))
             yerr = _clip(y, t_half_width(rows[f"{ycol}_std"], rows["n"]), 1.0)
-            bars = ax.errorbar(
-                x,
-                y,
-                xerr=xerr,
-                yerr=yerr,
-                fmt="none",
-                alpha=0.55,
-                ecolor=st["color"],
-                elinewidth=0.8,
-                capsize=2,
-            )
+            bars = ax.errorbar(x, y, xerr=xerr, yerr=yerr, fmt="none", alpha=0.55,
+                               ecolor=st["color"], elinewidth=0.8, capsize=2)
             bars.set_label(f"_interval {name}")
             fill = [st["color"] if f else "white" for f in _front(x, y.to_numpy())]
             size = [sizes.get(b, 55.0) for b in rows["bound"]]
-            ax.scatter(
-                x,
-                y,
-                s=size,
-                marker=st["marker"],
-                c=fill,
-                zorder=3,
-                edgecolors=st["color"],
-                linewidths=1.1,
-            )
+            ax.scatter(x, y, s=size, marker=st["marker"], c=fill, zorder=3,
+                       edgecolors=st["color"], linewidths=1.1)
         if m == metric and not constraint.endswith("_ratio"):
             for b in bounds:
                 ax.axvline(b, color="0.35", ls=":", lw=0.9, zorder=0)
         ax.set_xlabel(f"{LABELS.get(m, m)} on test (lower is fairer)")
         ax.set_ylabel(f"{Y_LABELS[y_metric]} on test")
+    # fmt: on
     for ax in axes[len(metrics) :]:
         ax.set_axis_off()
     handles = [Line2D([], [], label=n, **style_of(n)) for n in methods]
@@ -255,17 +232,14 @@ def plot_curves(records, *, constraint, bounds, algorithms, x_key="epoch"):
     axes = fig.subplots(2 * nrows, ncols, squeeze=False)
     shade = dict(zip(sorted(bounds), BOUND_COLORS * 9, strict=False))
     for i, name in enumerate(methods):
-        top, bottom = (
-            axes[2 * (i // ncols), i % ncols],
-            axes[2 * (i // ncols) + 1, i % ncols],
-        )
+        top, bottom = axes[2 * (i // ncols) : 2 * (i // ncols) + 2, i % ncols]
         bottom.sharex(top)
         mine = [r for r in runs if r["algorithm"] == name]
         for bound in dict.fromkeys(r["bound"] for r in mine):
             group = [r for r in mine if r["bound"] == bound]
-            color = (
-                shade[bound] if sweep and bound is not None else style_of(name)["color"]
-            )
+            color = style_of(name)["color"]
+            if sweep and bound is not None:
+                color = shade[bound]
             for ax, what in ((top, "objective"), (bottom, "constraint")):
                 for split, ls in (("train", "-"), ("test", "--")):
                     grid, mean, err = _band(group, f"{split}_{what}", x_key)
@@ -316,18 +290,10 @@ def _clip_outliers(ax):
     if finite.max() <= 2 * typical:
         return
     ax.set_ylim(0, 1.3 * typical)
-    for p in bars:
-        if p.get_height() > 1.3 * typical:
-            ax.text(
-                p.get_x() + p.get_width() / 2,
-                1.27 * typical,
-                f"{p.get_height():.1f}",
-                ha="center",
-                va="top",
-                rotation=90,
-                fontsize=7,
-                color="white",
-            )
+    for p in (p for p in bars if p.get_height() > 1.3 * typical):
+        x, text = p.get_x() + p.get_width() / 2, f"{p.get_height():.1f}"
+        ax.text(x, 1.27 * typical, text, ha="center", va="top", rotation=90,
+                fontsize=7, color="white")  # fmt: skip
 
 
 def plot_groups(records, *, constraint, bound, algorithms):
@@ -361,17 +327,11 @@ def plot_groups(records, *, constraint, bound, algorithms):
     fig = _figure(figsize=(width, 2.3 * len(stats_) + 0.9))
     axes = fig.subplots(len(stats_), 1, sharex=True, squeeze=False)[:, 0]
     x, step = np.arange(len(methods)), 0.8 / len(groups)
+    mine = {n: [r["test_groups"] for r in runs if r["algorithm"] == n] for n in methods}
     for ax, stat in zip(axes, stats_, strict=True):
         for k, g in enumerate(groups):
-            cells = [
-                np.array(
-                    [
-                        r["test_groups"][stat].get(g, [np.nan] * 3)
-                        for r in runs
-                        if r["algorithm"] == n
-                    ],
-                    float,
-                ).reshape(-1, 3)
+            cells = [  # each run's [mean, sem, count]
+                np.array([t[stat].get(g, [np.nan] * 3) for t in mine[n]], float)
                 for n in methods
             ]
             means = np.array([np.nanmean(c[:, 0]) for c in cells])
@@ -382,27 +342,17 @@ def plot_groups(records, *, constraint, bound, algorithms):
                 for c in cells
             ]
             top = 1.0 if stat != "loss" else np.inf
-            ax.bar(
-                x + (k - (len(groups) - 1) / 2) * step,
-                means,
-                step,
-                label=g,
-                yerr=_clip(means, halves, top),
-                color=GROUP_COLORS[k % 10],
-                capsize=2,
-                error_kw={"elinewidth": 0.8},
-                gid=f"group {g}",
-            )
+            yerr, color = _clip(means, halves, top), GROUP_COLORS[k % 10]
+            ax.bar(x + (k - (len(groups) - 1) / 2) * step, means, step, label=g,
+                   yerr=yerr, color=color, capsize=2, error_kw={"elinewidth": 0.8},
+                   gid=f"group {g}")  # fmt: skip
         ax.set_ylabel(STAT_LABELS[stat])
         ax.grid(axis="x", visible=False)
         _clip_outliers(ax)
     axes[-1].set_xticks(x, methods, rotation=30, ha="right")
-    fig.legend(
-        *axes[0].get_legend_handles_labels(),
-        loc="outside lower center",
-        title="group",
-        ncols=min(len(groups), 6),
-    )
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", title="group",
+               ncols=min(len(groups), 6))  # fmt: skip
     fig.suptitle(
         f"Groups on the test set at bound {bound:g} (means over seeds, 95% intervals)"
     )

@@ -1,16 +1,10 @@
 """The benchmark's constraint on train and on held-out data, with an interval.
 
-Every run records the benchmark's constraint -- as fairsk compiles it, on each
-classifier's hard predictions and, for a loss, its probabilities -- on the
-training set and on the test set, the test value with a 95% Poisson-bootstrap
-percentile interval (:func:`fairsk.feasibility.feasibility_report`, 200
-replicates, seeded with the run's seed). The bound *holds on test* when the whole
-interval is on its feasible side. A group's statistic combines its (group, label)
-cell means with the *training* set's label shares, as every fairsk report does: on
-the test rows the values differ from :func:`fairsk.metrics.paper_metrics` by as
-much as the test label shares differ from the training ones (little: the split is
-stratified). fairlearn's baselines are measured on the same compiled constraint,
-whatever they ran under.
+Every run records the constraint as fairsk compiles it, on each classifier's own
+predictions, on the training set and on the test set with a Poisson-bootstrap
+interval (:func:`fairsk.feasibility.feasibility_report`); :doc:`/benchmark` says
+how to read it. fairlearn's baselines are measured on the same compiled
+constraint, whatever they ran under.
 """
 
 from __future__ import annotations
@@ -41,16 +35,13 @@ N_BOOT = 200
 EPS = float(np.finfo(np.float64).eps)
 
 #: What :func:`constraint_values` adds to a run's record.
+# fmt: off
 HELD_OUT_FIELDS = (
-    "constraint_bound",
-    "train_constraint_value",
-    "train_constraint_violation",
-    "test_constraint_value",
-    "test_constraint_low",
-    "test_constraint_high",
-    "test_constraint_violation",
-    "test_constraint_holds",
+    "constraint_bound", "train_constraint_value", "train_constraint_violation",
+    "test_constraint_value", "test_constraint_low", "test_constraint_high",
+    "test_constraint_violation", "test_constraint_holds",
 )
+# fmt: on
 
 
 def compile_on_train(constraint, bound, pairing, y01, groups):
@@ -122,22 +113,17 @@ def _report(compiled, logits, y01, codes, n_boot, seed, split, warn=True):
             UserWarning,
             stacklevel=3,
         )
-    return feasibility_report(
-        compiled,
-        np.asarray(logits, dtype=np.float64)[keep],
-        np.asarray(y01, dtype=np.float64)[keep],
-        code[keep],
-        confidence=CONFIDENCE,
-        n_boot=n_boot,
-        random_state=seed,
-    ).iloc[0]
+    z, y = (np.asarray(v, dtype=np.float64)[keep] for v in (logits, y01))
+    return feasibility_report(compiled, z, y, code[keep], confidence=CONFIDENCE,
+                              n_boot=n_boot, random_state=seed).iloc[0]  # fmt: skip
 
 
 def constraint_values(compiled, logits, y01, codes, *, bound_free=False, seed=0):
     """Measure the constraint on train, and on test with a bootstrap interval.
 
-    ``logits``, ``y01`` and ``codes`` are ``{"train": ..., "test": ...}``. A run
-    without a bound of its own (``bound_free``) has no violation and no ``holds``.
+    ``logits``, ``y01`` (labels, 0/1) and ``codes`` (:func:`group_codes`) are
+    ``{"train": ..., "test": ...}``. A run without a bound of its own
+    (``bound_free``) has no violation and no ``holds``; ``seed`` seeds the bootstrap.
 
     Examples
     --------

@@ -1,11 +1,7 @@
 """The output folder: atomic writes, one file per finished run, and a lock.
 
-Every file is written to a temporary file beside it and moved into place with
-:func:`os.replace`, so a reader -- or a rerun after a crash -- sees the old file
-or the new one, never half of one; it gets the permissions of any file the user
-creates (``0666`` less the umask). Each finished run is ``runs/<run_id>.json``; a
-rerun with the same folder skips those runs. :class:`FolderLock` keeps two
-benchmarks from writing one folder at once.
+A reader -- or a rerun after a crash -- sees the old file or the new one, never
+half of one; :class:`FolderLock` keeps two benchmarks from writing one folder.
 """
 
 from __future__ import annotations

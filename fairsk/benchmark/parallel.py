@@ -37,13 +37,9 @@ def effective_jobs(n_jobs: int, n_runs: int) -> int:
 
 
 def _failed(spec, exc: BaseException) -> dict:
+    keys = ("run_id", "family", "algorithm", "seed", "constraint", "bound")
     return {
-        "run_id": spec.run_id,
-        "family": spec.family,
-        "algorithm": spec.algorithm,
-        "seed": spec.seed,
-        "constraint": spec.constraint,
-        "bound": spec.bound,
+        **{key: getattr(spec, key) for key in keys},
         "status": "error",
         "n_warnings": 0,
         "warnings": [],

@@ -1,23 +1,16 @@
-"""What a benchmark can run: algorithms by short name, and constraints' metadata.
+"""What a benchmark can run: algorithms by short name.
 
 Ours are found in :mod:`fairsk`'s public names: every exported subclass of
 :class:`~fairsk.estimators.BaseFairClassifier`, the paper's methods under the
 names of :data:`KNOWN_NAMES`, a new one as its class name in lower case without
 "Classifier". fairlearn's mitigations are in :mod:`fairsk.benchmark.baselines`.
-:data:`fairsk.constraints.CONSTRAINTS` says what each constraint is measured by,
-per group and overall, and what fairlearn runs instead.
 """
 
 from __future__ import annotations
 
 import inspect
 
-__all__ = [
-    "algorithm_names",
-    "default_algorithms",
-    "family",
-    "our_estimators",
-]
+__all__ = ["algorithm_names", "default_algorithms", "family", "our_estimators"]
 
 #: Short names of the paper's methods (class names in ``fairsk``).
 KNOWN_NAMES = {
@@ -48,15 +41,11 @@ def our_estimators() -> dict[str, type]:
     found = {}
     for public in getattr(fairsk, "__all__", []):
         obj = getattr(fairsk, public, None)
-        if (
-            inspect.isclass(obj)
-            and issubclass(obj, BaseFairClassifier)
-            and obj is not BaseFairClassifier
-        ):
-            name = KNOWN_NAMES.get(obj.__name__)
-            found[name or obj.__name__.removesuffix("Classifier").lower()] = obj
-    order = list(KNOWN_NAMES.values())
-    rank = {name: i for i, name in enumerate(order)}
+        if inspect.isclass(obj) and issubclass(obj, BaseFairClassifier):
+            if obj is not BaseFairClassifier:
+                name = obj.__name__.removesuffix("Classifier").lower()
+                found[KNOWN_NAMES.get(obj.__name__, name)] = obj
+    rank = {name: i for i, name in enumerate(KNOWN_NAMES.values())}
     return dict(sorted(found.items(), key=lambda kv: (rank.get(kv[0], 99), kv[0])))
 
 

@@ -1,12 +1,8 @@
 """One benchmark run: its specification, and the function that performs it.
 
-A run is one algorithm at one bound and seed on the shared
-:class:`~fairsk.benchmark.data.BenchmarkData`. :func:`execute` trains it --
-:func:`fit_fairsk`, the one place that fits a fairsk classifier, or a fairlearn
-baseline -- and evaluates the final model on train and test: the paper's metrics,
-the benchmark's constraint with a bootstrap interval
-(:mod:`~fairsk.benchmark.heldout`), each group's statistics and, for fairsk, the
-objective and constraint on train and test after every epoch. A failure becomes a
+:func:`execute` trains one algorithm at one bound and seed on the shared
+:class:`~fairsk.benchmark.data.BenchmarkData` (:func:`fit_fairsk`, or a fairlearn
+baseline) and evaluates the final model on train and test. A failure becomes a
 record with ``status="error"``; a fit interrupted by Ctrl-C (which skorch
 swallows) one with ``status="interrupted"``, which the sweep does not keep.
 """
@@ -49,6 +45,7 @@ UNLIMITED_EPOCHS = 1_000_000
 _DEPRECATIONS = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
 #: Fields every run file has.
 RECORD_FIELDS = ("run_id", "algorithm", "family", "seed", "constraint", "bound")
+SPLITS = ("train", "test")
 
 
 class WallClockBudget(Callback):
@@ -57,9 +54,8 @@ class WallClockBudget(Callback):
     Checked after each step (an epoch of a slow method, Stochastic Ghost at batch
     8, can outlast a 30-second budget), on ``clock()`` when given (the seconds to
     count, e.g. training without the benchmark's evaluations); it stops the way
-    skorch's callbacks do
-    (``KeyboardInterrupt``, caught by ``partial_fit``) and sets ``spent_``, which
-    tells this stop from a user's Ctrl-C.
+    skorch's callbacks do (``KeyboardInterrupt``, caught by ``partial_fit``) and
+    sets ``spent_``, which tells this stop from a user's Ctrl-C.
 
     Examples
     --------
@@ -101,10 +97,11 @@ class _Curves(Callback):
 
     def __init__(self, data, compiled, encoder, every=None, last=None):
         self.compiled, self.every, self.last, self.sets = compiled, every, last, {}
-        for split in ("train", "test"):
+        for split in SPLITS:
             X, y, A = (getattr(data, f"{v}_{split}") for v in "XyA")
             self.sets[split] = [X, (y == 1).astype(float), group_codes(encoder, A)]
-        keys = ("epoch", "time", *(f"{s}_{w}" for w in KEYS for s in self.sets))
+        keys = ("objective", "constraint")
+        keys = ("epoch", "time", *(f"{s}_{k}" for k in keys for s in SPLITS))
         self.points = {key: [] for key in keys}
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
@@ -157,9 +154,6 @@ class _TimedCurves(_Curves):
             self.next = (slot + 1) * self.every
 
 
-KEYS = ("objective", "constraint")
-
-
 def _name(obj) -> str:
     """Name an object in a run's parameters (a callback) by its class."""
     return type(obj).__name__
@@ -205,11 +199,10 @@ class RunSpec:
     def identity(self) -> dict:
         """Return the fields that determine the result of the run."""
         drop = {"monitor_bound", "threads"}
-        drop |= (
-            {"epochs", "seconds", "batch_size", "device"}
-            if self.family == ("fairlearn")
-            else {"proxy"}
-        )
+        if self.family == "fairlearn":
+            drop |= {"epochs", "seconds", "batch_size", "device"}
+        else:
+            drop.add("proxy")
         return {k: v for k, v in asdict(self).items() if k not in drop}
 
     @property
@@ -289,18 +282,11 @@ def plan_runs(
             free = issubclass(our_estimators()[name], UnconstrainedClassifier)
             run_seeds = seeds
         own = tuple(sorted((params or {}).get(name, {}).items()))
-        for bound in [None] if free else bounds:
-            specs += [
-                RunSpec(
-                    name,
-                    seed,
-                    bound=bound,
-                    params=own,
-                    monitor_bound=bounds[0],
-                    **common,
-                )
-                for seed in run_seeds
-            ]
+        specs += [
+            RunSpec(name, seed, bound=b, params=own, monitor_bound=bounds[0], **common)
+            for b in ([None] if free else bounds)
+            for seed in run_seeds
+        ]
     return sorted(specs, key=_cost, reverse=True)
 
 
@@ -324,14 +310,15 @@ def _watch_sigint():
     """Note a SIGINT (Ctrl-C) in this block; it still raises KeyboardInterrupt."""
     seen, previous = {"sigint": False}, signal.getsignal(signal.SIGINT)
     main = threading.current_thread() is threading.main_thread()
-    if main and callable(previous):
+    watch = main and callable(previous)
+    if watch:
         signal.signal(
             signal.SIGINT, lambda *a: seen.update(sigint=True) or previous(*a)
         )
     try:
         yield seen
     finally:
-        if main and callable(previous):
+        if watch:
             signal.signal(signal.SIGINT, previous)
 
 
@@ -361,26 +348,10 @@ def _wd2_hist(score, groups, bins: int = 50) -> float:
     edges = np.linspace(0.0, 1.0, bins + 1)
     labels = np.unique(groups)
     counts = [np.histogram(np.clip(score[groups == g], 0, 1), edges)[0] for g in labels]
-    d = wasserstein(
-        None,
-        np.tile((edges[:-1] + edges[1:]) / 2, len(labels)),
-        sensitive_features=np.repeat(labels, bins),
-        sample_weight=np.concatenate(counts).astype(float),
-    )
+    centres = np.tile((edges[:-1] + edges[1:]) / 2, len(labels))
+    weights, owner = np.concatenate(counts).astype(float), np.repeat(labels, bins)
+    d = wasserstein(None, centres, sensitive_features=owner, sample_weight=weights)
     return float(d) ** 2
-
-
-def _evaluate(scores, preds, data, threshold) -> dict:
-    out = {}
-    for split in ("train", "test"):
-        y, A = getattr(data, f"y_{split}"), getattr(data, f"A_{split}")
-        pred = preds.get(split)
-        pred = (scores[split] > threshold).astype(np.int64) if pred is None else pred
-        metrics = paper_metrics(y, scores[split], A, threshold=threshold, y_pred=pred)
-        metrics["wd2_hist"] = _wd2_hist(scores[split], A)
-        out |= {f"{split}_{k}": v for k, v in metrics.items()}
-    out["test_groups"] = _group_stats(data.y_test, scores["test"], pred, data.A_test)
-    return out
 
 
 _WARM: set[str] = set()
@@ -397,11 +368,30 @@ def _warm_up(device: str) -> None:
         _WARM.add(device)
 
 
-def _held_out(spec, data, compiled, encoder, logits, y01) -> dict:
-    codes = {s: group_codes(encoder, getattr(data, f"A_{s}")) for s in logits}
-    free = spec.bound is None
-    return constraint_values(
-        compiled, logits, y01, codes, bound_free=free, seed=spec.seed
+def _compile(spec: RunSpec, data):
+    """Compile the run's constraint on the training set (and its group encoder)."""
+    bound = spec.monitor_bound if spec.bound is None else spec.bound
+    y01 = data.y_train == 1
+    return compile_on_train(spec.constraint, bound, spec.pairing, y01, data.A_train)
+
+
+def _evaluate(spec, data, compiled, encoder, scores, preds, logits) -> dict:
+    """Metrics, group statistics and the held-out constraint on train and test."""
+    out = {}
+    for split in SPLITS:
+        y, A = getattr(data, f"y_{split}"), getattr(data, f"A_{split}")
+        metrics = paper_metrics(
+            y, scores[split], A, threshold=spec.threshold, y_pred=preds[split]
+        )
+        metrics["wd2_hist"] = _wd2_hist(scores[split], A)
+        out |= {f"{split}_{k}": v for k, v in metrics.items()}
+    out["test_groups"] = _group_stats(
+        data.y_test, scores["test"], preds["test"], data.A_test
+    )
+    y01 = {s: getattr(data, f"y_{s}") == 1 for s in SPLITS}
+    codes = {s: group_codes(encoder, getattr(data, f"A_{s}")) for s in SPLITS}
+    return out | constraint_values(
+        compiled, logits, y01, codes, bound_free=spec.bound is None, seed=spec.seed
     )
 
 
@@ -422,11 +412,7 @@ def fit_fairsk(spec: RunSpec, data) -> dict:
     """
     cls = our_estimators()[spec.algorithm]
     _warm_up(spec.device)
-    bound = spec.monitor_bound if spec.bound is None else spec.bound
-    y01 = {"train": data.y_train == 1, "test": data.y_test == 1}
-    compiled, encoder = compile_on_train(
-        spec.constraint, bound, spec.pairing, y01["train"], data.A_train
-    )
+    compiled, encoder = _compile(spec, data)
     if spec.seconds is None:
         curves, budget = _Curves(data, compiled, encoder), None
     else:  # 25 points over the budget; the budget counts training only
@@ -434,7 +420,7 @@ def fit_fairsk(spec: RunSpec, data) -> dict:
         budget = WallClockBudget(spec.seconds, clock=curves.training_seconds)
     kwargs = {
         "constraint": spec.constraint,
-        "bound": bound,
+        "bound": spec.monitor_bound if spec.bound is None else spec.bound,
         "pairing": spec.pairing,
         "device": spec.device,
         "random_state": spec.seed,
@@ -458,50 +444,41 @@ def fit_fairsk(spec: RunSpec, data) -> dict:
     flagged = getattr(est, "interrupted_", False) or last.get("interrupted", False)
     if seen["sigint"] or (flagged and not (budget and budget.spent_)):
         raise KeyboardInterrupt(f"interrupted after {len(est.history_)} epochs")
-    logits = {s: est.decision_function(getattr(data, f"X_{s}")) for s in y01}
-    curve = curves.points
+    logits = {s: est.decision_function(getattr(data, f"X_{s}")) for s in SPLITS}
+    scores = {s: expit(z) for s, z in logits.items()}
+    preds = {s: (p > spec.threshold).astype(np.int64) for s, p in scores.items()}
     return {
         "fit_seconds": fit_seconds,
         "train_seconds": train_seconds,
         "epochs_run": int(est.n_iter_),
         "diverged": any(bool(h.get("diverged", False)) for h in est.history_),
-        **_evaluate({s: expit(z) for s, z in logits.items()}, {}, data, spec.threshold),
-        **_held_out(spec, data, compiled, encoder, logits, y01),
-        "trajectory": curve,
+        **_evaluate(spec, data, compiled, encoder, scores, preds, logits),
+        "trajectory": curves.points,
     }
 
 
 def _fit_fairlearn(spec: RunSpec, data) -> dict:
     est, fl = build_baseline(
-        spec.algorithm,
-        spec.constraint,
-        spec.bound,
-        spec.seed,
-        dict(spec.params),
+        spec.algorithm, spec.constraint, spec.bound, spec.seed, dict(spec.params),
         spec.proxy,
-    )
+    )  # fmt: skip
     start = time.perf_counter()
     fitted = fit_baseline(
         spec.algorithm, est, data.X_train, data.y_train, data.A_train, spec.seed
     )
     fit_seconds = time.perf_counter() - start
-    X = {s: np.asarray(getattr(data, f"X_{s}"), np.float64) for s in ("train", "test")}
-    A = {s: getattr(data, f"A_{s}") for s in X}
-    scores = {s: fitted.score(X[s], A[s]) for s in X}
-    preds = {s: fitted.predict(X[s], A[s]) for s in X}
-    bound = spec.monitor_bound if spec.bound is None else spec.bound
-    y01 = {"train": data.y_train == 1, "test": data.y_test == 1}
-    compiled, encoder = compile_on_train(
-        spec.constraint, bound, spec.pairing, y01["train"], data.A_train
-    )
-    logits = {s: baseline_logits(scores[s], preds[s], compiled) for s in X}
+    X = {s: np.asarray(getattr(data, f"X_{s}"), np.float64) for s in SPLITS}
+    A = {s: getattr(data, f"A_{s}") for s in SPLITS}
+    scores = {s: fitted.score(X[s], A[s]) for s in SPLITS}
+    preds = {s: fitted.predict(X[s], A[s]) for s in SPLITS}
+    compiled, encoder = _compile(spec, data)
+    logits = {s: baseline_logits(scores[s], preds[s], compiled) for s in SPLITS}
     return {
         "fit_seconds": fit_seconds,
         "train_seconds": fit_seconds,
         "fairlearn_constraint": None if fl is None else fl.note,
         "info": fitted.info,
-        **_evaluate(scores, preds, data, spec.threshold),
-        **_held_out(spec, data, compiled, encoder, logits, y01),
+        **_evaluate(spec, data, compiled, encoder, scores, preds, logits),
     }
 
 
@@ -564,11 +541,8 @@ def execute(spec: RunSpec, data) -> dict:
             }
     # Libraries' deprecation notices say nothing about the run: counted apart.
     api = [issubclass(w.category, _DEPRECATIONS) for w in caught]
-    messages = [
-        f"{w.category.__name__}: {w.message}"
-        for w, a in zip(caught, api, strict=True)
-        if not a
-    ]
+    messages = [f"{w.category.__name__}: {w.message}" for w in caught]
+    messages = [m for m, a in zip(messages, api, strict=True) if not a]
     record |= {"n_warnings": len(messages), "n_deprecation_warnings": sum(api)}
     record["warnings"] = list(dict.fromkeys(messages))[:10]
     record["finished_at"] = now()

@@ -34,19 +34,10 @@ LABELS = {
 #: Metrics of the summary tables (the paper's, and fairlearn's EOD).
 TABLE_METRICS = [*PAPER_METRICS, "equalized_odds_difference"]
 _DROP = ("trajectory", "traceback", "info", "params", "warnings", "test_groups")
-_FIRST = [
-    "run_id",
-    "algorithm",
-    "family",
-    "seed",
-    "constraint",
-    "bound",
-    "status",
-    "budget",
-    "epochs_run",
-    "fit_seconds",
-    "n_warnings",
-]
+# fmt: off
+_FIRST = ["run_id", "algorithm", "family", "seed", "constraint", "bound", "status",
+          "budget", "epochs_run", "fit_seconds", "n_warnings"]
+# fmt: on
 
 
 def runs_frame(records: list[dict], extra: dict | None = None) -> pd.DataFrame:
@@ -80,10 +71,9 @@ def runs_frame(records: list[dict], extra: dict | None = None) -> pd.DataFrame:
 def summarize(df: pd.DataFrame, *, constraint: str, algorithms=None) -> pd.DataFrame:
     """Per method and bound: mean, std and count of every metric, over seeds.
 
-    Successful runs only; numbers only (``<column>_mean``, ``_std``), plus ``n``,
-    the runs within the bound on the test metric (``within``), feasible on train
-    (``feasible``) and holding on test (``holds``), each with the runs known
-    (``*_known``), the warnings (``n_warnings``) and fairlearn's constraint.
+    Successful runs only; numbers only (``<column>_mean``, ``_std``), plus ``n``
+    and the counts ``within``, ``feasible`` and ``holds`` with the runs they were
+    known for (``*_known``); :doc:`/benchmark` says what each counts.
 
     Examples
     --------
@@ -226,28 +216,16 @@ def rich_tables(headers, rows, *, title, caption="", width=100, keys=3) -> list:
 
     def build(idx, part, parts):
         suffix = f" ({part}/{parts})" if parts > 1 else ""
-        table = Table(
-            title=escape(title + suffix),
-            caption=escape(caption),
-            pad_edge=False,
-            box=box.SIMPLE_HEAD,
-            collapse_padding=True,
-        )
+        # fmt: off
+        table = Table(title=escape(title + suffix), caption=escape(caption),
+                      pad_edge=False, box=box.SIMPLE_HEAD, collapse_padding=True)
         for i in idx:
-            table.add_column(
-                escape(headers[i]),
-                justify="left" if i < 2 else "right",
-                no_wrap=i == 0,
-                overflow="fold",
-            )
+            table.add_column(escape(headers[i]), justify="left" if i < 2 else "right",
+                             no_wrap=i == 0, overflow="fold")
+        # fmt: on
         for row in rows:
-            table.add_row(
-                *(
-                    escape(row[i][0])
-                    + (f"\n[dim]{escape(row[i][1])}[/]" if row[i][1] else "")
-                    for i in idx
-                )
-            )
+            cells = ((escape(row[i][0]), escape(row[i][1])) for i in idx)
+            table.add_row(*(m + (f"\n[dim]{b}[/]" if b else "") for m, b in cells))
         return table
 
     def fits(idx):  # measured unconstrained: rich clamps a measure to the width

@@ -1,21 +1,14 @@
 """A whole benchmark: plan the runs, skip finished ones, execute, report.
 
-:func:`run_benchmark` is what ``fairsk benchmark`` calls. Output folder::
-
-    runs/<run_id>.json     one file per finished run (resuming reads these)
-    results.csv / .json    one row per run (the JSON adds curves and group data)
-    summary.csv            per method and bound: means, sd, counts (numbers only)
-    frontier.png / .svg    accuracy (or AUC_M) against each fairness measure
-    curves.png / .svg      objective and constraint on train and test, per epoch
-    groups.png / .svg      each group's statistics at one bound
-    report.html            all of it on one page
-
-The folder is locked while a benchmark writes it; files of an earlier benchmark
-that this one does not write again (figures after ``--no-plots``) are removed.
+:func:`run_benchmark` is what ``fairsk benchmark`` calls; :doc:`/benchmark` lists
+the files it writes. The folder is locked while a benchmark writes it; files of an
+earlier benchmark that this one does not write again (figures after
+``--no-plots``) are removed.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import platform
 import shlex
@@ -60,6 +53,13 @@ FIGURES = {  # stem: (title, caption)
 OUTPUTS = ("results.csv", "results.json", "summary.csv", "report.html",
            "trajectories.png", "pareto.png",
            *(f"{stem}.{x}" for stem in FIGURES for x in ("png", "svg")))
+#: Modules whose versions determine the results, by distribution name.
+VERSIONED = {"fairsk": "fairsk", "torch": "torch", "scikit-learn": "sklearn",
+             "skorch": "skorch", "fairlearn": "fairlearn", "numpy": "numpy",
+             "pandas": "pandas", "scipy": "scipy"}
+#: RunSpec fields taken from the settings as they are.
+SPEC_SETTINGS = ("constraint", "pairing", "epochs", "seconds", "batch_size",
+                 "device", "threshold", "proxy")
 # fmt: on
 
 
@@ -102,20 +102,7 @@ def versions() -> dict[str, str]:
     >>> sorted(versions())[:3]
     ['fairlearn', 'fairsk', 'numpy']
     """
-    import fairlearn
-    import numpy
-    import scipy
-    import sklearn
-    import skorch
-    import torch
-
-    import fairsk
-
-    mods = (fairsk, torch, sklearn, skorch, fairlearn, numpy, pd, scipy)
-    names = ("fairsk", "torch", "scikit-learn", "skorch", "fairlearn", "numpy")
-    out = dict(
-        zip((*names, "pandas", "scipy"), (m.__version__ for m in mods), strict=True)
-    )
+    out = {k: importlib.import_module(m).__version__ for k, m in VERSIONED.items()}
     return out | {
         "python": platform.python_version(),
         "platform": platform.platform(True),
@@ -144,44 +131,39 @@ def _describe(data: BenchmarkData) -> str:
     )
 
 
-def _notes(settings: Settings, records: list[dict]) -> list[str]:
+def _setup(s: Settings) -> tuple[str, str]:
+    """Describe the constraint and the fairsk budget, as the terminal and page say."""
+    bounds = ", ".join(f"{b:g}" for b in s.bounds)
+    budget = f"{s.budget()}, batch {s.batch_size or 'default'}, device {s.device}"
+    return f"{s.constraint} <= {bounds} (pairing {s.pairing})", budget
+
+
+def _notes(s: Settings, records: list[dict]) -> list[str]:
     """Return the notes on how to read the results, and on each run not done."""
-    notes, names = [], {r["algorithm"] for r in records}
-    fl = sorted(
-        {r["fairlearn_constraint"] for r in records if r.get("fairlearn_constraint")}
-    )
-    if fl:
-        notes.append(
-            f"fairlearn's mitigations ran under: {' | '.join(fl)}; its moments "
-            "bound each group's gap to the whole population (fairsk's "
-            "pairing='one_vs_mean')."
-        )
-    if any(n.startswith("gs-") for n in names):
-        notes.append(
-            "GridSearch: the grid's model with the lowest training error "
-            "within the bound on train (fairlearn's own rule ignores it)."
-        )
-    if (
-        any(family(n) == "fairlearn" for n in names)
-        and len(settings.seeds) > 1
-        and (not settings.fairlearn_every_seed)
-    ):
-        notes.append(
-            f"fairlearn's runs are deterministic: each ran once (seed "
-            f"{settings.seeds[0]}); --fairlearn-every-seed repeats them."
-        )
-    if any(n.startswith(("eg-", "threshold-")) for n in names):
-        notes.append(
-            "ExponentiatedGradient and ThresholdOptimizer are randomised: "
-            "their metrics use their own predict (random_state = seed) and, "
-            "for AUC, Wd and |ΔL|, the probability of predicting 1, near 0 or "
-            "1 for most rows (hence their large |ΔL|)."
-        )
-    notes.append(
-        "Wd is the exact Wasserstein-2 distance between the groups' scores; "
-        "the paper's code reports W₂² between 50-bin histograms: column "
-        "wd2_hist of results.csv."
-    )
+    names = {r["algorithm"] for r in records}
+    fl = sorted({r.get("fairlearn_constraint") for r in records} - {None, ""})
+    once = len(s.seeds) > 1 and not s.fairlearn_every_seed
+    # fmt: off
+    notes = [note for shown, note in (
+        (fl, f"fairlearn's mitigations ran under: {' | '.join(fl)}; its moments "
+             "bound each group's gap to the whole population (fairsk's "
+             "pairing='one_vs_mean')."),
+        (any(n.startswith("gs-") for n in names),
+         "GridSearch: the grid's model with the lowest training error within the "
+         "bound on train (fairlearn's own rule ignores it)."),
+        (once and any(family(n) == "fairlearn" for n in names),
+         f"fairlearn's runs are deterministic: each ran once (seed {s.seeds[0]}); "
+         "--fairlearn-every-seed repeats them."),
+        (any(n.startswith(("eg-", "threshold-")) for n in names),
+         "ExponentiatedGradient and ThresholdOptimizer are randomised: their "
+         "metrics use their own predict (random_state = seed) and, for AUC, Wd and "
+         "|ΔL|, the probability of predicting 1, near 0 or 1 for most rows (hence "
+         "their large |ΔL|)."),
+        (True, "Wd is the exact Wasserstein-2 distance between the groups' scores; "
+               "the paper's code reports W₂² between 50-bin histograms: column "
+               "wd2_hist of results.csv."),
+    ) if shown]
+    # fmt: on
     for rec in records:
         if rec["status"] in ("skipped", "error"):
             why = rec.get("reason") or rec.get("error")
@@ -209,6 +191,7 @@ def _missed(records: list[dict]) -> str | None:
 
 
 def _line(rec: dict, metric: str) -> str:
+    """Return the progress line of one finished run."""
     bound = "—" if rec.get("bound") is None else f"{rec['bound']:g}"
     head = escape(f"{rec['algorithm']:<14} bound {bound:<6} seed {rec['seed']}")
     if rec["status"] != "ok":
@@ -222,20 +205,6 @@ def _line(rec: dict, metric: str) -> str:
         f"{escape(LABELS.get(metric, metric))} {value:.3f}  "
         f"({rec['fit_seconds']:.1f} s)" + (f"  [yellow]{n} warning(s)[/]" if n else "")
     )
-
-
-def _resumable(specs, stored) -> tuple[dict, list[str], int]:
-    """Split stored runs: to keep, to ignore (with why), from an earlier fairsk."""
-    done, bad, outdated = {}, [], 0
-    for spec in (s for s in specs if s.run_id in stored):
-        rec, problem = stored[spec.run_id], spec.problem_with(stored[spec.run_id])
-        if problem:
-            bad.append(f"runs/{spec.run_id}.json: {problem}")
-        elif is_complete(rec):
-            done[spec.run_id] = rec
-        else:
-            outdated += rec["status"] == "ok"
-    return done, bad, outdated
 
 
 def _say(console, text: str, style: str = "") -> None:
@@ -259,52 +228,39 @@ class _Plan:
 
 def _plan(s: Settings, data: BenchmarkData, store: RunStore) -> _Plan:
     """Plan every run, keep the finished ones, and size the workers for the rest."""
-    dask = s.dask_scheduler is not None
     specs = plan_runs(
-        s.algorithms,
-        s.seeds,
-        s.bounds,
-        fairlearn_every_seed=s.fairlearn_every_seed,
-        params=s.params,
-        constraint=s.constraint,
-        pairing=s.pairing,
-        epochs=s.epochs,
-        seconds=s.seconds,
-        batch_size=s.batch_size,
-        device=s.device,
-        threshold=s.threshold,
-        proxy=s.proxy,
-        data_key=data.key,
-    )
-    done, bad, outdated = _resumable(specs, store.read() if s.resume else {})
+        s.algorithms, s.seeds, s.bounds, fairlearn_every_seed=s.fairlearn_every_seed,
+        params=s.params, data_key=data.key, **{k: getattr(s, k) for k in SPEC_SETTINGS}
+    )  # fmt: skip
+    stored = store.read() if s.resume else {}
+    done, bad, outdated = {}, [], 0
+    for spec in (spec for spec in specs if spec.run_id in stored):
+        rec, problem = stored[spec.run_id], spec.problem_with(stored[spec.run_id])
+        if problem:
+            bad.append(f"runs/{spec.run_id}.json: {problem}")
+        elif is_complete(rec):
+            done[spec.run_id] = rec
+        else:  # a run file from an earlier fairsk
+            outdated += rec["status"] == "ok"
     pending = [spec for spec in specs if spec.run_id not in done]
+    dask = s.dask_scheduler is not None
     jobs = 1 if dask else effective_jobs(s.n_jobs, max(len(pending), 1))
     threads = s.threads or (1 if dask else max(1, (os.cpu_count() or 1) // jobs))
-    pending = [replace(spec, threads=threads) for spec in pending]
     plural = {1: ""}
-    where = (
-        f"Dask scheduler {s.dask_scheduler}"
-        if dask
-        else (
-            f"{jobs} worker{plural.get(jobs, 's')} x {threads} thread"
-            + plural.get(threads, "s")
-        )
-    )
+    where = f"{jobs} worker{plural.get(jobs, 's')} x {threads} thread"
+    where += plural.get(threads, "s")
+    if dask:
+        where = f"Dask scheduler {s.dask_scheduler}"
+    pending = [replace(spec, threads=threads) for spec in pending]
     return _Plan(specs, done, bad, outdated, pending, where)
 
 
-def _announce(
-    console, s: Settings, data: BenchmarkData, plan: _Plan, out: Path
-) -> None:
+def _announce(console, s: Settings, data, plan: _Plan, out: Path) -> None:
     """Print what the benchmark runs, on what data, and what it resumes."""
-    bounds = ", ".join(f"{b:g}" for b in s.bounds)
     console.print("[bold]fairsk benchmark[/] - " + escape(_describe(data)))
-    _say(
-        console,
-        f"constraint {s.constraint} <= {bounds} (pairing {s.pairing}); fairsk "
-        f"budget {s.budget()}, batch {s.batch_size or 'default'}, device "
-        f"{s.device}" + (f"; preset {s.preset}" if s.preset else ""),
-    )
+    constraint, budget = _setup(s)
+    preset = f"; preset {s.preset}" if s.preset else ""
+    _say(console, f"constraint {constraint}; fairsk budget {budget}{preset}")
     for fam in ("fairsk", "fairlearn"):
         mine = [a for a in s.algorithms if family(a) == fam]
         seeds = f" x seeds {', '.join(map(str, s.seeds))}" * (fam == "fairsk")
@@ -325,22 +281,16 @@ def _announce(
         _say(console, f"ignored {line}; it runs again", "yellow")
 
 
-def _execute(
-    console, s: Settings, data: BenchmarkData, pending: list, store: RunStore
-) -> tuple[dict, bool]:
+def _execute(console, s: Settings, data, pending: list, store: RunStore):
     """Run the pending runs with a progress bar, saving each; say if interrupted."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     metric = CONSTRAINTS[s.constraint].metric
-    new, interrupted = {}, False
+    new = {}
     progress = Progress(
-        "[bold]runs",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        disable=s.quiet or not pending,
-    )
+        "[bold]runs", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=console, disable=s.quiet or not pending,
+    )  # fmt: skip
     try:
         with progress:
             task = progress.add_task("runs", total=len(pending))
@@ -355,21 +305,8 @@ def _execute(
                     progress.console.print(_line(rec, metric), highlight=False)
                 progress.advance(task)
     except KeyboardInterrupt:
-        interrupted = True
-    return new, interrupted
-
-
-def _in_order(s: Settings, records: list[dict]) -> list[dict]:
-    """Sort records by the algorithms' order in the settings, then bound and seed."""
-    order = {name: i for i, name in enumerate(s.algorithms)}
-    return sorted(
-        records,
-        key=lambda r: (
-            order.get(r["algorithm"], len(order)),
-            r.get("bound") or -1.0,
-            r["seed"],
-        ),
-    )
+        return new, True
+    return new, False
 
 
 def _print_tables(console, s: Settings, summary: pd.DataFrame) -> None:
@@ -378,27 +315,19 @@ def _print_tables(console, s: Settings, summary: pd.DataFrame) -> None:
     width = console.width if console.is_terminal else min(console.width, 100)
     if summary.empty:
         return
+    # fmt: off
     for kind, title, caption in (
-        (
-            "metrics",
-            "Test set, mean ±sd over seeds",
-            "AUC_M higher is better, "
-            f"the others lower; '≤ bound': runs with test {LABELS[metric]} within "
-            "the bound",
-        ),
-        (
-            "constraint",
-            f"{s.constraint} on train and test ({CONFIDENCE:.0%} "
-            f"bootstrap interval, {N_BOOT} replicates)",
-            "'holds on test': runs whose test interval is within the bound; warn: "
-            "warnings raised",
-        ),
+        ("metrics", "Test set, mean ±sd over seeds", "AUC_M higher is better, the "
+         f"others lower; '≤ bound': runs with test {LABELS[metric]} within the bound"),
+        ("constraint", f"{s.constraint} on train and test ({CONFIDENCE:.0%} "
+         f"bootstrap interval, {N_BOOT} replicates)", "'holds on test': runs whose "
+         "test interval is within the bound; warn: warnings raised"),
     ):
         headers, rows = table_cells(summary, kind)
-        for table in rich_tables(
-            headers, rows, title=title, caption=caption, width=width
-        ):
+        for table in rich_tables(headers, rows, title=title, caption=caption,
+                                 width=width):
             console.print(table)
+    # fmt: on
 
 
 def run_benchmark(settings: Settings, console=None) -> BenchmarkResult:
@@ -434,11 +363,15 @@ def run_benchmark(settings: Settings, console=None) -> BenchmarkResult:
         plan = _plan(s, data, store)
         _announce(console, s, data, plan, out)
         new, interrupted = _execute(console, s, data, plan.pending, store)
-        records = _in_order(s, [*plan.done.values(), *new.values()])
+        order = {name: i for i, name in enumerate(s.algorithms)}
+        records = sorted(
+            [*plan.done.values(), *new.values()],
+            key=lambda r: (order.get(r["algorithm"], len(order)),
+                           r.get("bound") or -1.0, r["seed"]),
+        )  # fmt: skip
         missed, tail = _missed(records), _notes(s, records)
         notes = [f"ignored {line}" for line in plan.bad] + [missed] * bool(missed)
-        notes += tail
-        files, frame, summary = _write_outputs(s, data, records, out, notes)
+        files, frame, summary = _write_outputs(s, data, records, out, notes + tail)
     _print_tables(console, s, summary)
     for note in tail:
         _say(console, "note: " + note, "dim")
@@ -454,16 +387,26 @@ def run_benchmark(settings: Settings, console=None) -> BenchmarkResult:
     if interrupted:
         raise KeyboardInterrupt
     return BenchmarkResult(
-        records=records,
-        frame=frame,
-        summary=summary,
-        files=files,
-        n_resumed=len(plan.done),
-        n_ran=len(new),
-        n_errors=n_errors,
-        seconds=elapsed,
-        data=data,
-    )
+        records, frame, summary, files, n_resumed=len(plan.done), n_ran=len(new),
+        n_errors=n_errors, seconds=elapsed, data=data,
+    )  # fmt: skip
+
+
+def _figures(s: Settings, summary, records) -> dict:
+    """Draw the figures (none after ``--no-plots``); a figure may be None."""
+    if not s.plots:
+        return {}
+    common = {"constraint": s.constraint, "algorithms": s.algorithms}
+    group_bound = s.bounds[0] if s.group_bound is None else s.group_bound
+    x_key = "time" if s.seconds else "epoch"
+    # fmt: off
+    return {
+        "frontier": plot_frontier(summary, bounds=s.bounds, y_metric=s.y_metric,
+                                  **common),
+        "curves": plot_curves(records, bounds=s.bounds, x_key=x_key, **common),
+        "groups": plot_groups(records, bound=group_bound, **common),
+    }
+    # fmt: on
 
 
 def _write_outputs(s: Settings, data, records, out: Path, notes):
@@ -489,18 +432,10 @@ def _write_outputs(s: Settings, data, records, out: Path, notes):
     summary = summarize(frame, constraint=s.constraint, algorithms=s.algorithms)
     if not summary.empty:
         write("summary.csv", summary.to_csv(index=False))
-    figures, common = [], {"constraint": s.constraint, "algorithms": s.algorithms}
-    group_bound = s.bounds[0] if s.group_bound is None else s.group_bound
-    x_key = "time" if s.seconds else "epoch"
-    # fmt: off
-    made = {} if not s.plots else {
-        "frontier": plot_frontier(summary, bounds=s.bounds, y_metric=s.y_metric,
-                                  **common),
-        "curves": plot_curves(records, bounds=s.bounds, x_key=x_key, **common),
-        "groups": plot_groups(records, bound=group_bound, **common),
-    }
-    # fmt: on
-    for stem, fig in ((k, v) for k, v in made.items() if v is not None):
+    figures = []
+    for stem, fig in _figures(s, summary, records).items():
+        if fig is None:
+            continue
         images = save_figure(fig)
         for fmt, content in images.items():
             write(f"{stem}.{fmt}", content)
@@ -516,23 +451,17 @@ def _write_outputs(s: Settings, data, records, out: Path, notes):
     tables = []
     for title, kind, split, text in (
         ("Test set (mean; ± sd over seeds under it)", "metrics", "test", ""),
-        (
-            f"{s.constraint} on the training and test sets",
-            "constraint",
-            "test",
-            held_out,
-        ),
+        (f"{s.constraint} on the training and test sets", "constraint", "test",
+         held_out),
         ("Training set", "metrics", "train", ""),
-    ):
+    ):  # fmt: skip
         headers, rows = table_cells(summary, kind, split) if len(summary) else ([], [])
         tables.append(dict(title=title, text=text, headers=headers, rows=rows))
-    bounds = ", ".join(f"{b:g}" for b in s.bounds)
+    constraint, budget = _setup(s)
     # fmt: off
     meta = {
-        "command": command, "data": _describe(data),
-        "constraint": f"{s.constraint} <= {bounds} (pairing {s.pairing})",
-        "fairsk budget": f"{s.budget()}, batch {s.batch_size or 'default'}, device "
-        f"{s.device}" + (f", preset {s.preset}" if s.preset else ""),
+        "command": command, "data": _describe(data), "constraint": constraint,
+        "fairsk budget": budget + (f", preset {s.preset}" if s.preset else ""),
         "seeds": ", ".join(map(str, s.seeds)),
         "parameters": to_json(s.params) if s.params else "-",
         "versions": ", ".join(f"{k} {v}" for k, v in vers.items()),
