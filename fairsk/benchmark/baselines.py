@@ -31,14 +31,7 @@ import numpy as np
 
 from fairsk.constraints import CONSTRAINTS
 
-__all__ = [
-    "FAIRLEARN_BASELINES",
-    "FittedBaseline",
-    "SkipRun",
-    "build_baseline",
-    "fairlearn_constraint",
-    "fit_baseline",
-]
+__all__: list[str] = []
 
 
 class Baseline(NamedTuple):
@@ -62,15 +55,7 @@ FAIRLEARN_BASELINES = {
 
 
 class FairlearnConstraint(NamedTuple):
-    """fairlearn's counterpart of a fairsk constraint at a bound.
-
-    Examples
-    --------
-    >>> fl = fairlearn_constraint("equal_opportunity", 0.05)
-    >>> fl.moment, fl.threshold, fl.tol, type(fl.make_moment()).__name__
-    ('TruePositiveRateParity', 'true_positive_rate_parity', 0.05, \
-'TruePositiveRateParity')
-    """
+    """fairlearn's counterpart of a fairsk constraint at a bound."""
 
     moment: str
     kwargs: tuple  # (name, value) pairs
@@ -96,13 +81,7 @@ ZERO_ONE_PROXIES = {"bounded_group_loss": "bounded_group_error"}
 def fairlearn_constraint(
     constraint: str, bound: float, proxy: str | None = "demographic_parity"
 ) -> FairlearnConstraint | None:
-    """Return fairlearn's counterpart of ``constraint`` at ``bound``, or None.
-
-    Examples
-    --------
-    >>> print(fairlearn_constraint("loss_gap", 0.005).note)
-    proxy: DemographicParity(difference_bound=0.005) (fairlearn has no counterpart ...
-    """
+    """Return fairlearn's counterpart of ``constraint`` at ``bound``, or None."""
     info = CONSTRAINTS[constraint]
     if info.moment is None:
         proxy = ZERO_ONE_PROXIES.get(constraint, proxy)
@@ -126,16 +105,7 @@ def fairlearn_constraint(
 
 
 class SkipRun(Exception):
-    """The baseline has no counterpart of the constraint; the message says why.
-
-    Examples
-    --------
-    >>> try:
-    ...     build_baseline("threshold-logreg", "error_rate_parity", 0.05, seed=0)
-    ... except SkipRun as exc:
-    ...     print(exc)
-    ThresholdOptimizer has no counterpart of 'error_rate_parity'
-    """
+    """The baseline has no counterpart of the constraint; the message says why."""
 
 
 def build_baseline(
@@ -144,12 +114,6 @@ def build_baseline(
     """Build the unfitted estimator of baseline ``name`` and its constraint.
 
     Raises :class:`SkipRun` when fairlearn has no counterpart of ``constraint``.
-
-    Examples
-    --------
-    >>> est, fl = build_baseline("gs-logreg", "demographic_parity", 0.02, seed=0)
-    >>> type(est).__name__, fl.moment
-    ('GridSearch', 'DemographicParity')
     """
     from fairlearn.postprocessing import ThresholdOptimizer
     from fairlearn.reductions import ExponentiatedGradient, GridSearch
@@ -203,15 +167,6 @@ class FittedBaseline:
 
     For GridSearch it keeps the grid's model chosen by the bound and records the
     choice in ``info``.
-
-    Examples
-    --------
-    >>> from sklearn.linear_model import LogisticRegression
-    >>> X = np.random.default_rng(0).normal(size=(200, 2))
-    >>> y = (X[:, 0] > 0).astype(int)
-    >>> fitted = FittedBaseline("logreg", LogisticRegression().fit(X, y), seed=0)
-    >>> bool(((fitted.score(X, None) > 0.5) == fitted.predict(X, None)).all())
-    True
     """
 
     def __init__(self, name: str, estimator, seed: int):
@@ -258,20 +213,7 @@ class FittedBaseline:
 
 
 def fit_baseline(name, estimator, X, y, A, seed: int) -> FittedBaseline:
-    """Fit ``estimator`` on float64 ``X`` and wrap it in a :class:`FittedBaseline`.
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)
-    >>> A = rng.choice(["a", "b"], 300)
-    >>> X = np.column_stack([rng.normal(size=300), A == "a"])
-    >>> y = (X[:, 0] + (A == "a") > 0.5).astype(int)
-    >>> est, _ = build_baseline("threshold-logreg", "demographic_parity", 0.05, seed=0)
-    >>> fitted = fit_baseline("threshold-logreg", est, X, y, A, seed=0)
-    >>> rates = [fitted.predict(X, A)[A == g].mean() for g in ("a", "b")]
-    >>> bool(abs(rates[0] - rates[1]) < 0.15)
-    True
-    """
+    """Fit ``estimator`` on float64 ``X`` and wrap it in a :class:`FittedBaseline`."""
     X = np.asarray(X, dtype=np.float64)
     if FAIRLEARN_BASELINES[name].constrained:
         estimator.fit(X, y, sensitive_features=A)

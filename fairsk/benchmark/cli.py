@@ -16,7 +16,7 @@ from dataclasses import MISSING, fields
 
 from .settings import PRESETS, DatasetSpec, Settings, cli_fields
 
-__all__ = ["add_benchmark_parser", "build_parser", "run_cli"]
+__all__: list[str] = []
 
 _DESCRIPTION = """\
 Run the benchmark protocol of Kliachkin et al. (2025) on a data set: one stratified
@@ -94,16 +94,7 @@ _UNSET = object()
 
 
 def add_benchmark_parser(subparsers) -> argparse.ArgumentParser:
-    """Add the ``benchmark`` subcommand (handler :func:`run_cli`) to ``subparsers``.
-
-    Examples
-    --------
-    >>> parser = argparse.ArgumentParser(prog="mytool")
-    >>> _ = add_benchmark_parser(parser.add_subparsers())
-    >>> args = parser.parse_args(["benchmark", "--seeds", "0-2", "--bound", "0.01"])
-    >>> args.seeds, args.bounds, args.handler is run_cli
-    ([[0, 1, 2]], [0.01], True)
-    """
+    """Add the ``benchmark`` subcommand (handler :func:`run_cli`) to ``subparsers``."""
     p = subparsers.add_parser(
         "benchmark",
         help="run the paper's benchmark protocol (the main job)",
@@ -137,15 +128,7 @@ def add_benchmark_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Build the ``fairsk`` parser (subcommand ``benchmark``).
-
-    Examples
-    --------
-    >>> build_parser().parse_args(["benchmark", "--bound", "0.01", "0.02"]).bounds
-    [0.01, 0.02]
-    >>> build_parser().parse_args(["benchmark", "--bounds", "0.05"]).bounds
-    [0.05]
-    """
+    """Build the ``fairsk`` parser (subcommand ``benchmark``)."""
     from fairsk import __version__
 
     parser = argparse.ArgumentParser(
@@ -254,22 +237,7 @@ def settings_from_args(args, parser=None) -> Settings:
 
 
 def run_cli(args, parser) -> int:
-    """Run the ``benchmark`` subcommand; return the exit code (0, 1, 2 or 130).
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> parser = build_parser()
-    >>> args = parser.parse_args([
-    ...     "benchmark", "--algorithms", "sgd", "--seeds", "0", "--epochs", "1",
-    ...     "--max-train", "300", "--max-test", "300", "--n-jobs", "1",
-    ...     "--no-plots", "-q", "-o", tempfile.mkdtemp(),
-    ... ])
-    >>> run_cli(args, parser)
-    fairsk benchmark - UCI Adult (embedded): 300 train / 300 test rows ...
-    ...
-    0
-    """
+    """Run the ``benchmark`` subcommand; return the exit code (0, 1, 2 or 130)."""
     from rich.console import Console
     from rich.markup import escape
 

@@ -18,7 +18,7 @@ from fairsk.metrics import t_half_width
 from .registry import algorithm_names, family
 from .summary import LABELS
 
-__all__ = ["plot_curves", "plot_frontier", "plot_groups", "save_figure", "style_of"]
+__all__: list[str] = []
 
 # fmt: off
 #: Okabe-Ito's colour-blind-safe colours, then distinct others: one per method.
@@ -40,13 +40,7 @@ Y_LABELS = {"accuracy": "accuracy", "auc_m": "AUC_M (mean group AUC)"}
 
 
 def style_of(name: str) -> dict:
-    """Colour, marker and line style of a method: the same in every figure.
-
-    Examples
-    --------
-    >>> style_of("sslalm")["color"] != style_of("threshold-hgb")["color"]
-    True
-    """
+    """Colour, marker and line style of a method: the same in every figure."""
     names = algorithm_names()
     i = names.index(name) if name in names else len(names) + sum(map(ord, name))
     ls = "-" if family(name) == "fairsk" else "--"
@@ -68,14 +62,7 @@ def _figure(**kwargs):
 
 
 def save_figure(fig) -> dict:
-    """Return ``{"png": bytes, "svg": bytes}`` of ``fig`` (SVG text stays text).
-
-    Examples
-    --------
-    >>> images = save_figure(_figure())
-    >>> images["png"][1:4], images["svg"][:5]
-    (b'PNG', b'<?xml')
-    """
+    """Return ``{"png": bytes, "svg": bytes}`` of ``fig`` (SVG text stays text)."""
     from matplotlib import rc_context
 
     out = {}
@@ -115,19 +102,6 @@ def plot_frontier(summary, *, constraint, bounds, algorithms, y_metric="accuracy
     ``summary`` is :func:`~fairsk.benchmark.summary.summarize`'s frame; a method
     has one point per bound (sorted), marker size growing with the bound. Returns
     None when nothing succeeded.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> from fairsk.benchmark.summary import summarize
-    >>> runs = pd.DataFrame({"algorithm": "sslalm", "bound": [0.05, 0.1],
-    ...                      "status": "ok", "test_ind": [0.04, 0.09],
-    ...                      "test_accuracy": [0.80, 0.82]})
-    >>> fig = plot_frontier(summarize(runs, constraint="demographic_parity"),
-    ...                     constraint="demographic_parity", bounds=[0.05, 0.1],
-    ...                     algorithms=["sslalm"])
-    >>> [line.get_xdata().tolist() for line in fig.axes[0].lines if line.get_gid()]
-    [[0.04, 0.09]]
     """
     from matplotlib.lines import Line2D
 
@@ -206,17 +180,6 @@ def plot_curves(records, *, constraint, bounds, algorithms, x_key="epoch"):
 
     ``x_key``: ``"epoch"`` or ``"time"`` (seconds of training). Returns None when
     no run has curves.
-
-    Examples
-    --------
-    >>> curve = {"epoch": [1, 2], "time": [0.5, 1.0], "train_objective": [0.6, 0.5],
-    ...          "test_objective": [0.6, 0.55], "train_constraint": [0.03, 0.01],
-    ...          "test_constraint": [0.04, 0.02]}
-    >>> run = {"algorithm": "alm", "bound": 0.02, "status": "ok", "trajectory": curve}
-    >>> fig = plot_curves([run], constraint="loss_gap", bounds=[0.02],
-    ...                   algorithms=["alm"])
-    >>> [ax.get_title() for ax in fig.axes], fig.axes[1].get_ylabel()
-    (['alm', ''], '|ΔL|')
     """
     from matplotlib.lines import Line2D
     from matplotlib.ticker import MaxNLocator
@@ -302,17 +265,6 @@ def plot_groups(records, *, constraint, bound, algorithms):
     Bars are means over seeds with 95% t intervals, or a single run's ±1.96
     standard errors; methods the bound does not change are shown too. Returns
     None when no run has group data.
-
-    Examples
-    --------
-    >>> cells = {"a": [0.3, 0.01, 500], "b": [0.2, 0.02, 200]}
-    >>> stats = ("selection_rate", "tpr", "fpr", "error_rate", "loss")
-    >>> run = {"algorithm": "sgd", "bound": None, "status": "ok",
-    ...        "test_groups": dict.fromkeys(stats, cells)}
-    >>> fig = plot_groups([run], constraint="demographic_parity", bound=0.05,
-    ...                   algorithms=["sgd"])
-    >>> [ax.get_ylabel() for ax in fig.axes]
-    ['selection rate', 'true positive rate', 'mean BCE']
     """
     runs = [r for r in records if r["status"] == "ok" and r.get("test_groups")]
     runs = [r for r in runs if r["bound"] in (None, bound)]

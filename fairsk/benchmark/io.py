@@ -21,14 +21,7 @@ try:
 except ImportError:  # pragma: no cover - Windows: no lock
     fcntl = None
 
-__all__ = [
-    "FolderBusyError",
-    "FolderLock",
-    "RunStore",
-    "atomic_write",
-    "safe_name",
-    "to_json",
-]
+__all__ = ["FolderBusyError", "atomic_write"]
 
 
 def atomic_write(path: str | os.PathLike, data: str | bytes) -> Path:
@@ -74,40 +67,18 @@ def _clean(obj):
 
 
 def to_json(obj, **kwargs) -> str:
-    """Strict JSON: numpy scalars as numbers, NaN as null, other objects as text.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> to_json({"value": np.float32(0.5), "missing": float("nan"), "ids": (1, 2)})
-    '{"value": 0.5, "missing": null, "ids": [1, 2]}'
-    """
+    """Strict JSON: numpy scalars as numbers, NaN as null, other objects as text."""
     return json.dumps(_clean(obj), allow_nan=False, default=str, **kwargs)
 
 
 def safe_name(part) -> str:
-    """Make ``part`` usable in a file name: letters, digits and ``._=+-`` only.
-
-    Examples
-    --------
-    >>> safe_name("x/../../escaped"), safe_name("..")
-    ('x_.._.._escaped', '_')
-    """
+    """Make ``part`` usable in a file name: letters, digits and ``._=+-`` only."""
     text = re.sub(r"[^A-Za-z0-9._=+-]+", "_", str(part))
     return "_" if set(text) <= {"."} else text
 
 
 class RunStore:
-    """The ``runs/`` folder of an output folder: one JSON file per finished run.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> store = RunStore(tempfile.mkdtemp())
-    >>> _ = store.save({"run_id": "a", "status": "ok"})
-    >>> list(store.finished())
-    ['a']
-    """
+    """The ``runs/`` folder of an output folder: one JSON file per finished run."""
 
     #: Statuses that need no rerun (errors are retried).
     FINISHED = ("ok", "skipped")
@@ -160,17 +131,6 @@ class FolderLock:
 
     An OS lock (``flock``): released when the process ends, however it ends, so a
     crashed benchmark leaves no stale lock. No lock where ``fcntl`` is missing.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> folder = tempfile.mkdtemp()
-    >>> with FolderLock(folder):
-    ...     try:
-    ...         FolderLock(folder).__enter__()
-    ...     except FolderBusyError as exc:
-    ...         print("in use" in str(exc))
-    True
     """
 
     def __init__(self, folder: str | os.PathLike):

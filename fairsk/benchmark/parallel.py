@@ -20,17 +20,11 @@ from concurrent.futures import BrokenExecutor, CancelledError
 
 from .runs import execute
 
-__all__ = ["effective_jobs", "iter_results"]
+__all__: list[str] = []
 
 
 def effective_jobs(n_jobs: int, n_runs: int) -> int:
-    """Worker processes joblib would use for ``n_jobs`` (negative: cores + 1 + n).
-
-    Examples
-    --------
-    >>> effective_jobs(4, 2)
-    2
-    """
+    """Worker processes joblib would use for ``n_jobs`` (negative: cores + 1 + n)."""
     cores = os.cpu_count() or 1
     jobs = n_jobs if n_jobs > 0 else max(cores + 1 + n_jobs, 1)
     return max(1, min(jobs, n_runs))
@@ -55,14 +49,6 @@ def iter_results(
 
     ``n_jobs`` loky workers (1: this process), or the workers of the Dask
     scheduler at ``dask_scheduler`` (``tcp://host:8786``).
-
-    Examples
-    --------
-    >>> from fairsk.benchmark import DatasetSpec, load_benchmark_data, plan_runs
-    >>> data = load_benchmark_data(DatasetSpec(max_train=300, max_test=300))
-    >>> specs = plan_runs(["sgd"], [0, 1], [0.01], constraint="loss_gap", epochs=1)
-    >>> sorted((rec["seed"], rec["status"]) for rec in iter_results(specs, data))
-    [(0, 'ok'), (1, 'ok')]
     """
     if dask_scheduler is not None:
         try:

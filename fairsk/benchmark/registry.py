@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 
-__all__ = ["algorithm_names", "default_algorithms", "family", "our_estimators"]
+__all__ = ["algorithm_names", "default_algorithms", "our_estimators"]
 
 #: Short names of the paper's methods (class names in ``fairsk``).
 KNOWN_NAMES = {
@@ -50,13 +50,7 @@ def our_estimators() -> dict[str, type]:
 
 
 def family(name: str) -> str:
-    """Return ``"fairlearn"`` for fairlearn's baselines, ``"fairsk"`` otherwise.
-
-    Examples
-    --------
-    >>> family("eg-hgb"), family("sslalm")
-    ('fairlearn', 'fairsk')
-    """
+    """Return ``"fairlearn"`` for fairlearn's baselines, ``"fairsk"`` otherwise."""
     from .baselines import FAIRLEARN_BASELINES
 
     return "fairlearn" if name in FAIRLEARN_BASELINES else "fairsk"

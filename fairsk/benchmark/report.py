@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 
-__all__ = ["html_report"]
+__all__: list[str] = []
 
 TEMPLATE = r"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{{ title }}</title>
@@ -78,16 +78,6 @@ def html_report(*, title, meta, tables, figures, warnings, notes) -> str:
         Run id -> its warning messages.
     notes : list of str
         Shown as a list.
-
-    Examples
-    --------
-    >>> page = html_report(title="A <benchmark>", meta={"seeds": "0"},
-    ...                    tables=[{"title": "Test", "headers": ["method"],
-    ...                             "rows": [[("a[/]", "")]]}],
-    ...                    figures=[], warnings={"r1": ["ConvergenceWarning: x"]},
-    ...                    notes=["a note"])
-    >>> "A &lt;benchmark&gt;" in page, "<li>a note</li>" in page, page.count("<table")
-    (True, True, 2)
     """
     import jinja2
 

@@ -224,14 +224,7 @@ class RunSpec:
         return "default epochs" if self.epochs is None else f"{self.epochs} epochs"
 
     def problem_with(self, record) -> str | None:
-        """Say why a stored run file cannot stand for this run (None: it can).
-
-        Examples
-        --------
-        >>> spec = RunSpec("sgd", 0, "loss_gap", None)
-        >>> spec.problem_with([]), spec.problem_with({"run_id": spec.run_id})[:15]
-        ('not a JSON object', 'lacks algorithm')
-        """
+        """Say why a stored run file cannot stand for this run (None: it can)."""
         if not isinstance(record, dict):
             return "not a JSON object"
         missing = [k for k in (*RECORD_FIELDS, "status") if k not in record]
@@ -483,13 +476,7 @@ def _fit_fairlearn(spec: RunSpec, data) -> dict:
 
 
 def is_complete(record: dict) -> bool:
-    """Whether a stored record needs no rerun (an ``ok`` one needs today's fields).
-
-    Examples
-    --------
-    >>> is_complete({"status": "skipped"}), is_complete({"status": "ok"})
-    (True, False)
-    """
+    """Whether a stored record needs no rerun (an ``ok`` one needs today's fields)."""
     if record.get("status") == "ok":
         return all(key in record for key in HELD_OUT_FIELDS)
     return record.get("status") == "skipped"

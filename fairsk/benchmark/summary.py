@@ -18,7 +18,7 @@ from fairsk.constraints import CONSTRAINTS
 from ..metrics import PAPER_METRICS
 from .heldout import CONFIDENCE, HELD_OUT_FIELDS
 
-__all__ = ["LABELS", "rich_tables", "runs_frame", "summarize", "table_cells"]
+__all__: list[str] = []
 
 #: Short labels of the metrics.
 LABELS = {
@@ -41,16 +41,7 @@ _FIRST = ["run_id", "algorithm", "family", "seed", "constraint", "bound", "statu
 
 
 def runs_frame(records: list[dict], extra: dict | None = None) -> pd.DataFrame:
-    """One flat row per run: spec, status, the constraint, metrics, ``extra``.
-
-    Examples
-    --------
-    >>> df = runs_frame([{"run_id": "a", "algorithm": "sgd", "status": "ok",
-    ...                   "test_ind": 0.1, "params": {"lr": 0.1}, "trajectory": {}}])
-    >>> list(df.columns), df["params"].tolist()
-    (['run_id', 'algorithm', 'status', 'test_ind', 'params', 'info', 'warnings'], \
-['{"lr": 0.1}'])
-    """
+    """One flat row per run: spec, status, the constraint, metrics, ``extra``."""
     rows = []
     for rec in records:
         row = {k: v for k, v in rec.items() if k not in _DROP}
@@ -74,14 +65,6 @@ def summarize(df: pd.DataFrame, *, constraint: str, algorithms=None) -> pd.DataF
     Successful runs only; numbers only (``<column>_mean``, ``_std``), plus ``n``
     and the counts ``within``, ``feasible`` and ``holds`` with the runs they were
     known for (``*_known``); :doc:`/benchmark` says what each counts.
-
-    Examples
-    --------
-    >>> df = pd.DataFrame({"algorithm": ["a", "a"], "bound": [0.1, 0.1],
-    ...                    "status": ["ok", "ok"], "test_ind": [0.05, 0.15]})
-    >>> row = summarize(df, constraint="demographic_parity").iloc[0]
-    >>> row["method"], int(row["n"]), float(row["test_ind_mean"]), int(row["within"])
-    ('a', 2, 0.1, 1)
     """
     ok = df[df["status"] == "ok"].copy() if "status" in df else df.copy()
     if ok.empty:
@@ -145,17 +128,6 @@ def table_cells(summary: pd.DataFrame, kind: str, split: str = "test"):
     ``kind`` is ``"metrics"`` (the paper's metrics on ``split``) or
     ``"constraint"`` (the constraint on train and test, runs within the bound,
     time and warnings). Cells are text: full precision stays in the CSV files.
-
-    Examples
-    --------
-    >>> df = pd.DataFrame({"algorithm": ["a", "a"], "bound": [0.1, 0.1],
-    ...                    "status": ["ok", "ok"], "test_ind": [0.05, 0.15]})
-    >>> headers, rows = table_cells(summarize(df, constraint="demographic_parity"),
-    ...                             "metrics")
-    >>> headers[:4], rows[0][3]
-    (['method', 'bound', 'n', 'AUC_M'], ('nan', ''))
-    >>> rows[0][headers.index("Ind")], rows[0][-1]
-    (('0.100', '±0.071'), ('1/2', ''))
     """
     keys = [
         ("method", lambda r: (r["method"], "")),
@@ -197,14 +169,6 @@ def rich_tables(headers, rows, *, title, caption="", width=100, keys=3) -> list:
     """Rich tables of these cells, split by columns to fit ``width`` characters.
 
     The first ``keys`` columns repeat in every part; a cell's second line is dim.
-
-    Examples
-    --------
-    >>> headers = ["method", *(f"metric {i}" for i in range(20))]
-    >>> tables = rich_tables(headers, [[("a[/]", "")] + [("0.123", "±0.001")] * 20],
-    ...                      title="t", keys=1, width=60)
-    >>> len(tables) > 1, tables[0].columns[0].header
-    (True, 'method')
     """
     from rich import box
     from rich.console import Console

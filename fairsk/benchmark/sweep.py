@@ -32,7 +32,7 @@ from .runs import is_complete, plan_runs
 from .settings import Settings
 from .summary import LABELS, rich_tables, runs_frame, summarize, table_cells
 
-__all__ = ["BenchmarkResult", "run_benchmark", "versions"]
+__all__ = ["BenchmarkResult", "run_benchmark"]
 
 # fmt: off
 FIGURES = {  # stem: (title, caption)
@@ -95,13 +95,7 @@ class BenchmarkResult:
 
 
 def versions() -> dict[str, str]:
-    """Versions of the libraries that determine the results.
-
-    Examples
-    --------
-    >>> sorted(versions())[:3]
-    ['fairlearn', 'fairsk', 'numpy']
-    """
+    """Versions of the libraries that determine the results."""
     out = {k: importlib.import_module(m).__version__ for k, m in VERSIONED.items()}
     return out | {
         "python": platform.python_version(),
