@@ -63,21 +63,10 @@ warnings; a run that missed its bound says so here.</p><ul>
 def html_report(*, title, meta, tables, figures, warnings, notes) -> str:
     """Render the page.
 
-    Parameters
-    ----------
-    title : str
-        Page title.
-    meta : dict
-        Settings, shown as a two-column table.
-    tables : list of dict
-        ``title``, ``text``, ``headers`` and ``rows`` (cells ``(main, below)``,
-        :func:`~fairsk.benchmark.summary.table_cells`).
-    figures : list of dict
-        ``title``, ``caption``, ``stem`` and ``png`` (bytes).
-    warnings : dict
-        Run id -> its warning messages.
-    notes : list of str
-        Shown as a list.
+    ``meta``: settings shown as a two-column table; ``tables``: dicts of ``title``,
+    ``text``, ``headers`` and ``rows`` (cells ``(main, below)``); ``figures``: dicts
+    of ``title``, ``caption``, ``stem`` and ``png`` (bytes); ``warnings``: run id ->
+    its messages; ``notes``: a list of texts.
     """
     import jinja2
 
