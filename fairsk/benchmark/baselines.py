@@ -139,9 +139,12 @@ def build_baseline(
                 raise SkipRun(
                     f"ThresholdOptimizer has no counterpart of {constraint!r}"
                 )
-            est = ThresholdOptimizer(estimator=base, constraints=fl.threshold,
-                                     tol=fl.tol,
-                                     predict_method="predict_proba")  # fmt: skip
+            est = ThresholdOptimizer(
+                estimator=base,
+                constraints=fl.threshold,
+                tol=fl.tol,
+                predict_method="predict_proba",
+            )
         elif spec.mitigation == "eg":
             est = ExponentiatedGradient(base, fl.make_moment())
         else:

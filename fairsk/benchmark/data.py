@@ -117,9 +117,16 @@ def _read_csv(spec: DatasetSpec):
     X = frame.drop(columns=[spec.target])
     group = columns if len(columns) > 1 else columns[0]
     X, y, A = finish_loader(
-        X, y, frame, group=group, min_group_size=spec.min_group_size,
-        drop_sensitive=spec.drop_sensitive, return_X_y=True, as_frame=True, descr="",
-    )  # fmt: skip
+        X,
+        y,
+        frame,
+        group=group,
+        min_group_size=spec.min_group_size,
+        drop_sensitive=spec.drop_sensitive,
+        return_X_y=True,
+        as_frame=True,
+        descr="",
+    )
     return X, y, A, TabularEncoder(), positive
 
 
@@ -223,7 +230,15 @@ def load_benchmark_data(spec: DatasetSpec) -> BenchmarkData:
     except ValueError as exc:
         raise DataError(f"Cannot encode the features: {exc}") from exc
     return BenchmarkData(
-        spec, X_train, y[train], A[train], X_test, y[test], A[test],
+        spec,
+        X_train,
+        y[train],
+        A[train],
+        X_test,
+        y[test],
+        A[test],
         feature_names=[str(f) for f in encoder.get_feature_names_out()],
-        n_rows=len(y), groups=sorted(set(A[train].tolist())), positive=str(positive),
-    )  # fmt: skip
+        n_rows=len(y),
+        groups=sorted(set(A[train].tolist())),
+        positive=str(positive),
+    )

@@ -116,7 +116,6 @@ def plot_frontier(summary, *, constraint, bounds, algorithms, y_metric="accuracy
     sizes = dict(zip(sorted(bounds), np.linspace(25, 100, len(bounds)), strict=True))
     methods = [a for a in algorithms if a in set(summary["method"])]
     ycol = f"test_{y_metric}"
-    # fmt: off
     for ax, m in zip(axes, metrics, strict=False):
         floor = _log_axis(ax, summary[f"test_{m}_mean"].to_numpy(float))
         for name in methods:
@@ -128,19 +127,35 @@ def plot_frontier(summary, *, constraint, bounds, algorithms, y_metric="accuracy
             low = 0.0 if floor is None else floor  # a log axis has no 0
             xerr = _clip(x - low, t_half_width(rows[f"test_{m}_std"], rows["n"]))
             yerr = _clip(y, t_half_width(rows[f"{ycol}_std"], rows["n"]), 1.0)
-            bars = ax.errorbar(x, y, xerr=xerr, yerr=yerr, fmt="none", alpha=0.55,
-                               ecolor=st["color"], elinewidth=0.8, capsize=2)
+            bars = ax.errorbar(
+                x,
+                y,
+                xerr=xerr,
+                yerr=yerr,
+                fmt="none",
+                alpha=0.55,
+                ecolor=st["color"],
+                elinewidth=0.8,
+                capsize=2,
+            )
             bars.set_label(f"_interval {name}")
             fill = [st["color"] if f else "white" for f in _front(x, y.to_numpy())]
             size = [sizes.get(b, 55.0) for b in rows["bound"]]
-            ax.scatter(x, y, s=size, marker=st["marker"], c=fill, zorder=3,
-                       edgecolors=st["color"], linewidths=1.1)
+            ax.scatter(
+                x,
+                y,
+                s=size,
+                marker=st["marker"],
+                c=fill,
+                zorder=3,
+                edgecolors=st["color"],
+                linewidths=1.1,
+            )
         if m == metric and not constraint.endswith("_ratio"):
             for b in bounds:
                 ax.axvline(b, color="0.35", ls=":", lw=0.9, zorder=0)
         ax.set_xlabel(f"{LABELS.get(m, m)} on test (lower is fairer)")
         ax.set_ylabel(f"{Y_LABELS[y_metric]} on test")
-    # fmt: on
     for ax in axes[len(metrics) :]:
         ax.set_axis_off()
     handles = [Line2D([], [], label=n, **style_of(n)) for n in methods]
@@ -255,8 +270,16 @@ def _clip_outliers(ax):
     ax.set_ylim(0, 1.3 * typical)
     for p in (p for p in bars if p.get_height() > 1.3 * typical):
         x, text = p.get_x() + p.get_width() / 2, f"{p.get_height():.1f}"
-        ax.text(x, 1.27 * typical, text, ha="center", va="top", rotation=90,
-                fontsize=7, color="white")  # fmt: skip
+        ax.text(
+            x,
+            1.27 * typical,
+            text,
+            ha="center",
+            va="top",
+            rotation=90,
+            fontsize=7,
+            color="white",
+        )
 
 
 def plot_groups(records, *, constraint, bound, algorithms):
@@ -295,16 +318,29 @@ def plot_groups(records, *, constraint, bound, algorithms):
             ]
             top = 1.0 if stat != "loss" else np.inf
             yerr, color = _clip(means, halves, top), GROUP_COLORS[k % 10]
-            ax.bar(x + (k - (len(groups) - 1) / 2) * step, means, step, label=g,
-                   yerr=yerr, color=color, capsize=2, error_kw={"elinewidth": 0.8},
-                   gid=f"group {g}")  # fmt: skip
+            ax.bar(
+                x + (k - (len(groups) - 1) / 2) * step,
+                means,
+                step,
+                label=g,
+                yerr=yerr,
+                color=color,
+                capsize=2,
+                error_kw={"elinewidth": 0.8},
+                gid=f"group {g}",
+            )
         ax.set_ylabel(STAT_LABELS[stat])
         ax.grid(axis="x", visible=False)
         _clip_outliers(ax)
     axes[-1].set_xticks(x, methods, rotation=30, ha="right")
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", title="group",
-               ncols=min(len(groups), 6))  # fmt: skip
+    fig.legend(
+        handles,
+        labels,
+        loc="outside lower center",
+        title="group",
+        ncols=min(len(groups), 6),
+    )
     fig.suptitle(
         f"Groups on the test set at bound {bound:g} (means over seeds, 95% intervals)"
     )

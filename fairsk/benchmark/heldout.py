@@ -27,13 +27,16 @@ N_BOOT = 200
 EPS = float(np.finfo(np.float64).eps)
 
 #: What :func:`constraint_values` adds to a run's record.
-# fmt: off
 HELD_OUT_FIELDS = (
-    "constraint_bound", "train_constraint_value", "train_constraint_violation",
-    "test_constraint_value", "test_constraint_low", "test_constraint_high",
-    "test_constraint_violation", "test_constraint_holds",
+    "constraint_bound",
+    "train_constraint_value",
+    "train_constraint_violation",
+    "test_constraint_value",
+    "test_constraint_low",
+    "test_constraint_high",
+    "test_constraint_violation",
+    "test_constraint_holds",
 )
-# fmt: on
 
 
 def compile_on_train(constraint, bound, pairing, y01, groups):
@@ -84,8 +87,15 @@ def _report(compiled, logits, y01, codes, n_boot, seed, split, warn=True):
             stacklevel=3,
         )
     z, y = (np.asarray(v, dtype=np.float64)[keep] for v in (logits, y01))
-    return feasibility_report(compiled, z, y, code[keep], confidence=CONFIDENCE,
-                              n_boot=n_boot, random_state=seed).iloc[0]  # fmt: skip
+    return feasibility_report(
+        compiled,
+        z,
+        y,
+        code[keep],
+        confidence=CONFIDENCE,
+        n_boot=n_boot,
+        random_state=seed,
+    ).iloc[0]
 
 
 def constraint_values(compiled, logits, y01, codes, *, bound_free=False, seed=0):

@@ -452,9 +452,13 @@ def fit_fairsk(spec: RunSpec, data) -> dict:
 
 def _fit_fairlearn(spec: RunSpec, data) -> dict:
     est, fl = build_baseline(
-        spec.algorithm, spec.constraint, spec.bound, spec.seed, dict(spec.params),
+        spec.algorithm,
+        spec.constraint,
+        spec.bound,
+        spec.seed,
+        dict(spec.params),
         spec.proxy,
-    )  # fmt: skip
+    )
     start = time.perf_counter()
     fitted = fit_baseline(
         spec.algorithm, est, data.X_train, data.y_train, data.A_train, spec.seed

@@ -34,10 +34,19 @@ LABELS = {
 #: Metrics of the summary tables (the paper's, and fairlearn's EOD).
 TABLE_METRICS = [*PAPER_METRICS, "equalized_odds_difference"]
 _DROP = ("trajectory", "traceback", "info", "params", "warnings", "test_groups")
-# fmt: off
-_FIRST = ["run_id", "algorithm", "family", "seed", "constraint", "bound", "status",
-          "budget", "epochs_run", "fit_seconds", "n_warnings"]
-# fmt: on
+_FIRST = [
+    "run_id",
+    "algorithm",
+    "family",
+    "seed",
+    "constraint",
+    "bound",
+    "status",
+    "budget",
+    "epochs_run",
+    "fit_seconds",
+    "n_warnings",
+]
 
 
 def runs_frame(records: list[dict], extra: dict | None = None) -> pd.DataFrame:
@@ -180,13 +189,20 @@ def rich_tables(headers, rows, *, title, caption="", width=100, keys=3) -> list:
 
     def build(idx, part, parts):
         suffix = f" ({part}/{parts})" if parts > 1 else ""
-        # fmt: off
-        table = Table(title=escape(title + suffix), caption=escape(caption),
-                      pad_edge=False, box=box.SIMPLE_HEAD, collapse_padding=True)
+        table = Table(
+            title=escape(title + suffix),
+            caption=escape(caption),
+            pad_edge=False,
+            box=box.SIMPLE_HEAD,
+            collapse_padding=True,
+        )
         for i in idx:
-            table.add_column(escape(headers[i]), justify="left" if i < 2 else "right",
-                             no_wrap=i == 0, overflow="fold")
-        # fmt: on
+            table.add_column(
+                escape(headers[i]),
+                justify="left" if i < 2 else "right",
+                no_wrap=i == 0,
+                overflow="fold",
+            )
         for row in rows:
             cells = ((escape(row[i][0]), escape(row[i][1])) for i in idx)
             table.add_row(*(m + (f"\n[dim]{b}[/]" if b else "") for m, b in cells))

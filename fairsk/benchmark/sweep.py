@@ -137,27 +137,41 @@ def _notes(s: Settings, records: list[dict]) -> list[str]:
     names = {r["algorithm"] for r in records}
     fl = sorted({r.get("fairlearn_constraint") for r in records} - {None, ""})
     once = len(s.seeds) > 1 and not s.fairlearn_every_seed
-    # fmt: off
-    notes = [note for shown, note in (
-        (fl, f"fairlearn's mitigations ran under: {' | '.join(fl)}; its moments "
-             "bound each group's gap to the whole population (fairsk's "
-             "pairing='one_vs_mean')."),
-        (any(n.startswith("gs-") for n in names),
-         "GridSearch: the grid's model with the lowest training error within the "
-         "bound on train (fairlearn's own rule ignores it)."),
-        (once and any(family(n) == "fairlearn" for n in names),
-         f"fairlearn's runs are deterministic: each ran once (seed {s.seeds[0]}); "
-         "--fairlearn-every-seed repeats them."),
-        (any(n.startswith(("eg-", "threshold-")) for n in names),
-         "ExponentiatedGradient and ThresholdOptimizer are randomised: their "
-         "metrics use their own predict (random_state = seed) and, for AUC, Wd and "
-         "|ΔL|, the probability of predicting 1, near 0 or 1 for most rows (hence "
-         "their large |ΔL|)."),
-        (True, "Wd is the exact Wasserstein-2 distance between the groups' scores; "
-               "the paper's code reports W₂² between 50-bin histograms: column "
-               "wd2_hist of results.csv."),
-    ) if shown]
-    # fmt: on
+    notes = [
+        note
+        for shown, note in (
+            (
+                fl,
+                f"fairlearn's mitigations ran under: {' | '.join(fl)}; its moments "
+                "bound each group's gap to the whole population (fairsk's "
+                "pairing='one_vs_mean').",
+            ),
+            (
+                any(n.startswith("gs-") for n in names),
+                "GridSearch: the grid's model with the lowest training error within "
+                "the bound on train (fairlearn's own rule ignores it).",
+            ),
+            (
+                once and any(family(n) == "fairlearn" for n in names),
+                "fairlearn's runs are deterministic: each ran once "
+                f"(seed {s.seeds[0]}); --fairlearn-every-seed repeats them.",
+            ),
+            (
+                any(n.startswith(("eg-", "threshold-")) for n in names),
+                "ExponentiatedGradient and ThresholdOptimizer are randomised: their "
+                "metrics use their own predict (random_state = seed) and, for AUC, "
+                "Wd and |ΔL|, the probability of predicting 1, near 0 or 1 for most "
+                "rows (hence their large |ΔL|).",
+            ),
+            (
+                True,
+                "Wd is the exact Wasserstein-2 distance between the groups' scores; "
+                "the paper's code reports W₂² between 50-bin histograms: column "
+                "wd2_hist of results.csv.",
+            ),
+        )
+        if shown
+    ]
     for rec in records:
         if rec["status"] in ("skipped", "error"):
             why = rec.get("reason") or rec.get("error")
@@ -223,9 +237,14 @@ class _Plan:
 def _plan(s: Settings, data: BenchmarkData, store: RunStore) -> _Plan:
     """Plan every run, keep the finished ones, and size the workers for the rest."""
     specs = plan_runs(
-        s.algorithms, s.seeds, s.bounds, fairlearn_every_seed=s.fairlearn_every_seed,
-        params=s.params, data_key=data.key, **{k: getattr(s, k) for k in SPEC_SETTINGS}
-    )  # fmt: skip
+        s.algorithms,
+        s.seeds,
+        s.bounds,
+        fairlearn_every_seed=s.fairlearn_every_seed,
+        params=s.params,
+        data_key=data.key,
+        **{k: getattr(s, k) for k in SPEC_SETTINGS},
+    )
     stored = store.read() if s.resume else {}
     done, bad, outdated = {}, [], 0
     for spec in (spec for spec in specs if spec.run_id in stored):
@@ -282,9 +301,13 @@ def _execute(console, s: Settings, data, pending: list, store: RunStore):
     metric = CONSTRAINTS[s.constraint].metric
     new = {}
     progress = Progress(
-        "[bold]runs", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=console, disable=s.quiet or not pending,
-    )  # fmt: skip
+        "[bold]runs",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=s.quiet or not pending,
+    )
     try:
         with progress:
             task = progress.add_task("runs", total=len(pending))
@@ -309,19 +332,26 @@ def _print_tables(console, s: Settings, summary: pd.DataFrame) -> None:
     width = console.width if console.is_terminal else min(console.width, 100)
     if summary.empty:
         return
-    # fmt: off
     for kind, title, caption in (
-        ("metrics", "Test set, mean ±sd over seeds", "AUC_M higher is better, the "
-         f"others lower; '≤ bound': runs with test {LABELS[metric]} within the bound"),
-        ("constraint", f"{s.constraint} on train and test ({CONFIDENCE:.0%} "
-         f"bootstrap interval, {N_BOOT} replicates)", "'holds on test': runs whose "
-         "test interval is within the bound; warn: warnings raised"),
+        (
+            "metrics",
+            "Test set, mean ±sd over seeds",
+            "AUC_M higher is better, the others lower; '≤ bound': runs with test "
+            f"{LABELS[metric]} within the bound",
+        ),
+        (
+            "constraint",
+            f"{s.constraint} on train and test ({CONFIDENCE:.0%} "
+            f"bootstrap interval, {N_BOOT} replicates)",
+            "'holds on test': runs whose "
+            "test interval is within the bound; warn: warnings raised",
+        ),
     ):
         headers, rows = table_cells(summary, kind)
-        for table in rich_tables(headers, rows, title=title, caption=caption,
-                                 width=width):
+        for table in rich_tables(
+            headers, rows, title=title, caption=caption, width=width
+        ):
             console.print(table)
-    # fmt: on
 
 
 def run_benchmark(settings: Settings, console=None) -> BenchmarkResult:
@@ -360,9 +390,12 @@ def run_benchmark(settings: Settings, console=None) -> BenchmarkResult:
         order = {name: i for i, name in enumerate(s.algorithms)}
         records = sorted(
             [*plan.done.values(), *new.values()],
-            key=lambda r: (order.get(r["algorithm"], len(order)),
-                           r.get("bound") or -1.0, r["seed"]),
-        )  # fmt: skip
+            key=lambda r: (
+                order.get(r["algorithm"], len(order)),
+                r.get("bound") or -1.0,
+                r["seed"],
+            ),
+        )
         missed, tail = _missed(records), _notes(s, records)
         notes = [f"ignored {line}" for line in plan.bad] + [missed] * bool(missed)
         files, frame, summary = _write_outputs(s, data, records, out, notes + tail)
@@ -381,9 +414,16 @@ def run_benchmark(settings: Settings, console=None) -> BenchmarkResult:
     if interrupted:
         raise KeyboardInterrupt
     return BenchmarkResult(
-        records, frame, summary, files, n_resumed=len(plan.done), n_ran=len(new),
-        n_errors=n_errors, seconds=elapsed, data=data,
-    )  # fmt: skip
+        records,
+        frame,
+        summary,
+        files,
+        n_resumed=len(plan.done),
+        n_ran=len(new),
+        n_errors=n_errors,
+        seconds=elapsed,
+        data=data,
+    )
 
 
 def _figures(s: Settings, summary, records) -> dict:
@@ -445,10 +485,14 @@ def _write_outputs(s: Settings, data, records, out: Path, notes):
     tables = []
     for title, kind, split, text in (
         ("Test set (mean; ± sd over seeds under it)", "metrics", "test", ""),
-        (f"{s.constraint} on the training and test sets", "constraint", "test",
-         held_out),
+        (
+            f"{s.constraint} on the training and test sets",
+            "constraint",
+            "test",
+            held_out,
+        ),
         ("Training set", "metrics", "train", ""),
-    ):  # fmt: skip
+    ):
         headers, rows = table_cells(summary, kind, split) if len(summary) else ([], [])
         tables.append(dict(title=title, text=text, headers=headers, rows=rows))
     constraint, budget = _setup(s)
