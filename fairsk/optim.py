@@ -86,6 +86,12 @@ class _Flat:
         for p, g in zip(self.params, self.grads, strict=True):
             p.grad = g
 
+    def adopt(self, groups: list[dict]) -> None:
+        """Follow ``groups``: their parameter lists and sizes (coefficients anew)."""
+        self.lists = [g["params"] for g in groups]
+        self.sizes = [sum(p.numel() for p in ps) for ps in self.lists]
+        self.key = None
+
     def intact(self, groups: list[dict]) -> bool:
         """Whether ``groups`` still hold these parameters and their views."""
         lists = self.lists
@@ -176,9 +182,8 @@ class LeanSGD(torch.optim.Optimizer):
             if not same or any(p.is_sparse for p in params):
                 return None
             flat = self.flat = _Flat(params)
-            flat.sizes = [sum(p.numel() for p in g["params"]) for g in groups]
             self._adopt_momentum()
-        flat.lists, flat.key = [g["params"] for g in groups], None
+        flat.adopt(groups)
         return flat if flat.intact(groups) else None
 
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -362,13 +367,10 @@ class MoreauEnvelope(torch.optim.Optimizer):
 
     def update(self) -> None:
         """:meth:`step` without the hooks."""
-        optimizer = self.optimizer
+        optimizer, seen = self.optimizer, self.__dict__.get("_flat_seen")
         flat = optimizer._flat() if isinstance(optimizer, LeanSGD) else None
-        if flat is not None and (
-            flat is self.__dict__.get("_flat_seen")  # checked at an earlier step
-            or _same(flat.params, self.params)
-        ):
-            if flat is not self.__dict__.get("_flat_seen"):
+        if flat is not None and (flat is seen or _same(flat.params, self.params)):
+            if flat is not seen:  # matched once, here, for the steps that follow
                 self._flat_seen, self._gap = flat, torch.empty_like(self.anchor)
             # The three vector operations of the smoothing, then SGD's own on
             # the same buffers (checked once, above, for both).
