@@ -80,9 +80,6 @@ def safe_name(part) -> str:
 class RunStore:
     """The ``runs/`` folder of an output folder: one JSON file per finished run."""
 
-    #: Statuses that need no rerun (errors are retried).
-    FINISHED = ("ok", "skipped")
-
     def __init__(self, folder: str | os.PathLike):
         self.folder = Path(folder) / "runs"
 
@@ -107,23 +104,9 @@ class RunStore:
                 out[path.stem] = None
         return out
 
-    def finished(self) -> dict[str, dict]:
-        """Return the finished runs' records by run id (no check of their content)."""
-        return {
-            stem: rec
-            for stem, rec in self.read().items()
-            if isinstance(rec, dict) and rec.get("status") in self.FINISHED
-        }
-
 
 class FolderBusyError(RuntimeError):
-    """Another benchmark holds the output folder's lock.
-
-    Examples
-    --------
-    >>> issubclass(FolderBusyError, RuntimeError)
-    True
-    """
+    """Another benchmark holds the output folder's lock."""
 
 
 class FolderLock:

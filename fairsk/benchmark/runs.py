@@ -24,7 +24,9 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 from skorch.callbacks import Callback
+from threadpoolctl import threadpool_limits
 
+from ..engine import torch_threads
 from ..metrics import paper_metrics, wasserstein
 from .baselines import FAIRLEARN_BASELINES, SkipRun, build_baseline, fit_baseline
 from .heldout import (
@@ -284,21 +286,6 @@ def plan_runs(
 
 
 @contextlib.contextmanager
-def _limited_threads(n: int | None):
-    """Run with ``n`` threads in torch and in BLAS/OpenMP pools (None: as is)."""
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(n or before)
-    try:
-        with threadpool_limits(n):
-            yield
-    finally:
-        torch.set_num_threads(before)
-
-
-@contextlib.contextmanager
 def _watch_sigint():
     """Note a SIGINT (Ctrl-C) in this block; it still raises KeyboardInterrupt."""
     seen, previous = {"sigint": False}, signal.getsignal(signal.SIGINT)
@@ -515,7 +502,11 @@ def execute(spec: RunSpec, data) -> dict:
         "started_at": now(),
     }
     runner = _fit_fairlearn if spec.family == "fairlearn" else fit_fairsk
-    with warnings.catch_warnings(record=True) as caught, _limited_threads(spec.threads):
+    with (
+        warnings.catch_warnings(record=True) as caught,
+        torch_threads(spec.threads),
+        threadpool_limits(spec.threads),
+    ):
         warnings.simplefilter("always")
         try:
             record |= runner(spec, data)

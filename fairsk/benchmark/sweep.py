@@ -65,23 +65,7 @@ SPEC_SETTINGS = ("constraint", "pairing", "epochs", "seconds", "batch_size",
 
 @dataclass
 class BenchmarkResult:
-    """What :func:`run_benchmark` did and wrote.
-
-    Examples
-    --------
-    >>> import io, tempfile
-    >>> from rich.console import Console
-    >>> from fairsk.benchmark import DatasetSpec, Settings
-    >>> settings = Settings(
-    ...     dataset=DatasetSpec(max_train=300, max_test=300), algorithms=["sgd"],
-    ...     seeds=[0], epochs=1, n_jobs=1, plots=False, output=tempfile.mkdtemp(),
-    ... )
-    >>> result = run_benchmark(settings, console=Console(file=io.StringIO()))
-    >>> result.n_ran, result.n_resumed, result.n_errors
-    (1, 0, 0)
-    >>> run_benchmark(settings, console=Console(file=io.StringIO())).n_resumed
-    1
-    """
+    """What :func:`run_benchmark` did and wrote; its ``n_*`` fields count runs."""
 
     records: list[dict]
     frame: pd.DataFrame
@@ -136,42 +120,36 @@ def _notes(s: Settings, records: list[dict]) -> list[str]:
     """Return the notes on how to read the results, and on each run not done."""
     names = {r["algorithm"] for r in records}
     fl = sorted({r.get("fairlearn_constraint") for r in records} - {None, ""})
-    once = len(s.seeds) > 1 and not s.fairlearn_every_seed
-    notes = [
-        note
-        for shown, note in (
-            (
-                fl,
-                f"fairlearn's mitigations ran under: {' | '.join(fl)}; its moments "
-                "bound each group's gap to the whole population (fairsk's "
-                "pairing='one_vs_mean').",
-            ),
-            (
-                any(n.startswith("gs-") for n in names),
-                "GridSearch: the grid's model with the lowest training error within "
-                "the bound on train (fairlearn's own rule ignores it).",
-            ),
-            (
-                once and any(family(n) == "fairlearn" for n in names),
-                "fairlearn's runs are deterministic: each ran once "
-                f"(seed {s.seeds[0]}); --fairlearn-every-seed repeats them.",
-            ),
-            (
-                any(n.startswith(("eg-", "threshold-")) for n in names),
-                "ExponentiatedGradient and ThresholdOptimizer are randomised: their "
-                "metrics use their own predict (random_state = seed) and, for AUC, "
-                "Wd and |ΔL|, the probability of predicting 1, near 0 or 1 for most "
-                "rows (hence their large |ΔL|).",
-            ),
-            (
-                True,
-                "Wd is the exact Wasserstein-2 distance between the groups' scores; "
-                "the paper's code reports W₂² between 50-bin histograms: column "
-                "wd2_hist of results.csv.",
-            ),
+    notes = []
+    if fl:
+        notes.append(
+            f"fairlearn's mitigations ran under: {' | '.join(fl)}; its moments bound "
+            "each group's gap to the whole population (fairsk's "
+            "pairing='one_vs_mean')."
         )
-        if shown
-    ]
+    if any(n.startswith("gs-") for n in names):
+        notes.append(
+            "GridSearch: the grid's model with the lowest training error within the "
+            "bound on train (fairlearn's own rule ignores it)."
+        )
+    once = len(s.seeds) > 1 and not s.fairlearn_every_seed
+    if once and any(family(n) == "fairlearn" for n in names):
+        notes.append(
+            f"fairlearn's runs are deterministic: each ran once (seed {s.seeds[0]}); "
+            "--fairlearn-every-seed repeats them."
+        )
+    if any(n.startswith(("eg-", "threshold-")) for n in names):
+        notes.append(
+            "ExponentiatedGradient and ThresholdOptimizer are randomised: their "
+            "metrics use their own predict (random_state = seed) and, for AUC, Wd "
+            "and |ΔL|, the probability of predicting 1, near 0 or 1 for most rows "
+            "(hence their large |ΔL|)."
+        )
+    notes.append(
+        "Wd is the exact Wasserstein-2 distance between the groups' scores; the "
+        "paper's code reports W₂² between 50-bin histograms: column wd2_hist of "
+        "results.csv."
+    )
     for rec in records:
         if rec["status"] in ("skipped", "error"):
             why = rec.get("reason") or rec.get("error")
@@ -259,9 +237,7 @@ def _plan(s: Settings, data: BenchmarkData, store: RunStore) -> _Plan:
     dask = s.dask_scheduler is not None
     jobs = 1 if dask else effective_jobs(s.n_jobs, max(len(pending), 1))
     threads = s.threads or (1 if dask else max(1, (os.cpu_count() or 1) // jobs))
-    plural = {1: ""}
-    where = f"{jobs} worker{plural.get(jobs, 's')} x {threads} thread"
-    where += plural.get(threads, "s")
+    where = f"{jobs} worker{'s' * (jobs > 1)} x {threads} thread{'s' * (threads > 1)}"
     if dask:
         where = f"Dask scheduler {s.dask_scheduler}"
     pending = [replace(spec, threads=threads) for spec in pending]
@@ -328,25 +304,22 @@ def _execute(console, s: Settings, data, pending: list, store: RunStore):
 
 def _print_tables(console, s: Settings, summary: pd.DataFrame) -> None:
     """Print the summary's metrics and constraint tables (none when it is empty)."""
-    metric = CONSTRAINTS[s.constraint].metric
-    width = console.width if console.is_terminal else min(console.width, 100)
     if summary.empty:
         return
-    for kind, title, caption in (
-        (
-            "metrics",
-            "Test set, mean ±sd over seeds",
-            "AUC_M higher is better, the others lower; '≤ bound': runs with test "
-            f"{LABELS[metric]} within the bound",
-        ),
-        (
-            "constraint",
-            f"{s.constraint} on train and test ({CONFIDENCE:.0%} "
-            f"bootstrap interval, {N_BOOT} replicates)",
-            "'holds on test': runs whose "
-            "test interval is within the bound; warn: warnings raised",
-        ),
-    ):
+    label = LABELS[CONSTRAINTS[s.constraint].metric]
+    width = console.width if console.is_terminal else min(console.width, 100)
+    metrics = (
+        "Test set, mean ±sd over seeds",
+        f"AUC_M higher is better, the others lower; '≤ bound': runs with test {label} "
+        "within the bound",
+    )
+    held_out = (
+        f"{s.constraint} on train and test ({CONFIDENCE:.0%} bootstrap interval, "
+        f"{N_BOOT} replicates)",
+        "'holds on test': runs whose test interval is within the bound; warn: "
+        "warnings raised",
+    )
+    for kind, (title, caption) in {"metrics": metrics, "constraint": held_out}.items():
         headers, rows = table_cells(summary, kind)
         for table in rich_tables(
             headers, rows, title=title, caption=caption, width=width
@@ -483,17 +456,13 @@ def _write_outputs(s: Settings, data, records, out: Path, notes):
         "warnings raised by the runs."
     )
     tables = []
-    for title, kind, split, text in (
-        ("Test set (mean; ± sd over seeds under it)", "metrics", "test", ""),
-        (
-            f"{s.constraint} on the training and test sets",
-            "constraint",
-            "test",
-            held_out,
-        ),
-        ("Training set", "metrics", "train", ""),
+    for title, kind, split in (
+        ("Test set (mean; ± sd over seeds under it)", "metrics", "test"),
+        (f"{s.constraint} on the training and test sets", "constraint", "test"),
+        ("Training set", "metrics", "train"),
     ):
         headers, rows = table_cells(summary, kind, split) if len(summary) else ([], [])
+        text = held_out if kind == "constraint" else ""
         tables.append(dict(title=title, text=text, headers=headers, rows=rows))
     constraint, budget = _setup(s)
     # fmt: off

@@ -64,7 +64,10 @@ def test_run_store_and_lock(tmp_path):
     store = RunStore(tmp_path)
     store.save({"run_id": "a", "status": "ok"})
     store.save({"run_id": "b", "status": "error"})
-    assert list(store.finished()) == ["a"]
+    assert {k: r["status"] for k, r in store.read().items()} == {
+        "a": "ok",
+        "b": "error",
+    }
     with FolderLock(tmp_path), pytest.raises(FolderBusyError, match="in use"):
         FolderLock(tmp_path).__enter__()
 
