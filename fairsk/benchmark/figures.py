@@ -37,6 +37,12 @@ STAT_LABELS = {"selection_rate": "selection rate", "tpr": "true positive rate",
                "loss": "mean BCE"}
 Y_LABELS = {"accuracy": "accuracy", "auc_m": "AUC_M (mean group AUC)"}
 # fmt: on
+#: The look of the frontier's 95% intervals and points, and of the group bars.
+INTERVALS = {"fmt": "none", "alpha": 0.55, "elinewidth": 0.8, "capsize": 2}
+POINTS = {"zorder": 3, "linewidths": 1.1}
+BARS = {"capsize": 2, "error_kw": {"elinewidth": 0.8}}
+#: The value written on a bar cut at the top.
+ON_BAR = {"ha": "center", "va": "top", "rotation": 90, "fontsize": 7, "color": "white"}
 
 
 def style_of(name: str) -> dict:
@@ -123,34 +129,16 @@ def plot_frontier(summary, *, constraint, bounds, algorithms, y_metric="accuracy
             x, y = rows[f"test_{m}_mean"].to_numpy(float), rows[f"{ycol}_mean"]
             x = x if floor is None else np.where(x > 0, x, floor)
             st = style_of(name)
-            ax.plot(x, y, color=st["color"], ls=st["ls"], lw=1.1, gid=name)
+            color, marker = st["color"], st["marker"]
+            ax.plot(x, y, color=color, ls=st["ls"], lw=1.1, gid=name)
             low = 0.0 if floor is None else floor  # a log axis has no 0
             xerr = _clip(x - low, t_half_width(rows[f"test_{m}_std"], rows["n"]))
             yerr = _clip(y, t_half_width(rows[f"{ycol}_std"], rows["n"]), 1.0)
-            bars = ax.errorbar(
-                x,
-                y,
-                xerr=xerr,
-                yerr=yerr,
-                fmt="none",
-                alpha=0.55,
-                ecolor=st["color"],
-                elinewidth=0.8,
-                capsize=2,
-            )
+            bars = ax.errorbar(x, y, yerr=yerr, xerr=xerr, ecolor=color, **INTERVALS)
             bars.set_label(f"_interval {name}")
-            fill = [st["color"] if f else "white" for f in _front(x, y.to_numpy())]
+            fill = [color if f else "white" for f in _front(x, y.to_numpy())]
             size = [sizes.get(b, 55.0) for b in rows["bound"]]
-            ax.scatter(
-                x,
-                y,
-                s=size,
-                marker=st["marker"],
-                c=fill,
-                zorder=3,
-                edgecolors=st["color"],
-                linewidths=1.1,
-            )
+            ax.scatter(x, y, s=size, c=fill, marker=marker, edgecolors=color, **POINTS)
         if m == metric and not constraint.endswith("_ratio"):
             for b in bounds:
                 ax.axvline(b, color="0.35", ls=":", lw=0.9, zorder=0)
@@ -270,16 +258,7 @@ def _clip_outliers(ax):
     ax.set_ylim(0, 1.3 * typical)
     for p in (p for p in bars if p.get_height() > 1.3 * typical):
         x, text = p.get_x() + p.get_width() / 2, f"{p.get_height():.1f}"
-        ax.text(
-            x,
-            1.27 * typical,
-            text,
-            ha="center",
-            va="top",
-            rotation=90,
-            fontsize=7,
-            color="white",
-        )
+        ax.text(x, 1.27 * typical, text, **ON_BAR)
 
 
 def plot_groups(records, *, constraint, bound, algorithms):
@@ -304,6 +283,7 @@ def plot_groups(records, *, constraint, bound, algorithms):
     x, step = np.arange(len(methods)), 0.8 / len(groups)
     mine = {n: [r["test_groups"] for r in runs if r["algorithm"] == n] for n in methods}
     for ax, stat in zip(axes, stats_, strict=True):
+        ax.set_prop_cycle(color=GROUP_COLORS)  # a colour per group
         for k, g in enumerate(groups):
             cells = [  # each run's [mean, sem, count]
                 np.array([t[stat].get(g, [np.nan] * 3) for t in mine[n]], float)
@@ -316,31 +296,18 @@ def plot_groups(records, *, constraint, bound, algorithms):
                 else 1.96 * c[0, 1]
                 for c in cells
             ]
-            top = 1.0 if stat != "loss" else np.inf
-            yerr, color = _clip(means, halves, top), GROUP_COLORS[k % 10]
+            yerr = _clip(means, halves, 1.0 if stat != "loss" else np.inf)
+            offset = (k - (len(groups) - 1) / 2) * step
             ax.bar(
-                x + (k - (len(groups) - 1) / 2) * step,
-                means,
-                step,
-                label=g,
-                yerr=yerr,
-                color=color,
-                capsize=2,
-                error_kw={"elinewidth": 0.8},
-                gid=f"group {g}",
+                x + offset, means, step, yerr=yerr, label=g, gid=f"group {g}", **BARS
             )
         ax.set_ylabel(STAT_LABELS[stat])
         ax.grid(axis="x", visible=False)
         _clip_outliers(ax)
     axes[-1].set_xticks(x, methods, rotation=30, ha="right")
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(
-        handles,
-        labels,
-        loc="outside lower center",
-        title="group",
-        ncols=min(len(groups), 6),
-    )
+    ncols = min(len(groups), 6)
+    fig.legend(handles, labels, loc="outside lower center", title="group", ncols=ncols)
     fig.suptitle(
         f"Groups on the test set at bound {bound:g} (means over seeds, 95% intervals)"
     )
