@@ -201,11 +201,10 @@ def plot_curves(records, *, constraint, bounds, algorithms, x_key="epoch"):
         top, bottom = axes[2 * (i // ncols) : 2 * (i // ncols) + 2, i % ncols]
         bottom.sharex(top)
         mine = [r for r in runs if r["algorithm"] == name]
+        own = style_of(name)["color"]
         for bound in dict.fromkeys(r["bound"] for r in mine):
             group = [r for r in mine if r["bound"] == bound]
-            color = style_of(name)["color"]
-            if sweep and bound is not None:
-                color = shade[bound]
+            color = shade[bound] if sweep and bound is not None else own
             for ax, what in ((top, "objective"), (bottom, "constraint")):
                 for split, ls in (("train", "-"), ("test", "--")):
                     grid, mean, err = _band(group, f"{split}_{what}", x_key)
@@ -226,9 +225,8 @@ def plot_curves(records, *, constraint, bounds, algorithms, x_key="epoch"):
         if i % ncols == 0:
             top.set_ylabel("objective (BCE)")
             bottom.set_ylabel(LABELS.get(CONSTRAINTS[constraint].metric))
-    for j in range(len(methods), nrows * ncols):
-        for k in (0, 1):
-            axes[2 * (j // ncols) + k, j % ncols].set_axis_off()
+    for ax in axes[-2:, len(methods) - (nrows - 1) * ncols :].flat:  # unused panels
+        ax.set_axis_off()
     handles = [
         Line2D([], [], color="0.2", ls=ls, label=label)
         for ls, label in (("-", "train"), ("--", "test"), (":", "bound"))
