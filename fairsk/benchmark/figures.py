@@ -73,9 +73,8 @@ def save_figure(fig) -> dict:
 
     out = {}
     with rc_context(STYLE):
-        for fmt in ("png", "svg"):
+        for fmt, meta in (("png", None), ("svg", {"Date": None})):
             buf = io.BytesIO()
-            meta = {"Date": None} if fmt == "svg" else None
             fig.savefig(buf, format=fmt, dpi=144, metadata=meta)
             out[fmt] = buf.getvalue()
     return out
@@ -121,7 +120,7 @@ def plot_frontier(summary, *, constraint, bounds, algorithms, y_metric="accuracy
     axes = fig.subplots(nrows, 3, squeeze=False).ravel()
     sizes = dict(zip(sorted(bounds), np.linspace(25, 100, len(bounds)), strict=True))
     methods = [a for a in algorithms if a in set(summary["method"])]
-    ycol = f"test_{y_metric}"
+    ycol, ylabel = f"test_{y_metric}", Y_LABELS[y_metric]
     for ax, m in zip(axes, metrics, strict=False):
         floor = _log_axis(ax, summary[f"test_{m}_mean"].to_numpy(float))
         for name in methods:
@@ -143,7 +142,7 @@ def plot_frontier(summary, *, constraint, bounds, algorithms, y_metric="accuracy
             for b in bounds:
                 ax.axvline(b, color="0.35", ls=":", lw=0.9, zorder=0)
         ax.set_xlabel(f"{LABELS.get(m, m)} on test (lower is fairer)")
-        ax.set_ylabel(f"{Y_LABELS[y_metric]} on test")
+        ax.set_ylabel(f"{ylabel} on test")
     for ax in axes[len(metrics) :]:
         ax.set_axis_off()
     handles = [Line2D([], [], label=n, **style_of(n)) for n in methods]
@@ -157,9 +156,7 @@ def plot_frontier(summary, *, constraint, bounds, algorithms, y_metric="accuracy
         Line2D([], [], markerfacecolor="w", label="dominated", **gray),
     ]
     axes[len(metrics)].legend(handles=handles, loc="center", ncols=2, frameon=False)
-    fig.suptitle(
-        f"Test {Y_LABELS[y_metric]} against fairness (means over seeds, 95% intervals)"
-    )
+    fig.suptitle(f"Test {ylabel} against fairness (means over seeds, 95% intervals)")
     return fig
 
 
@@ -207,14 +204,14 @@ def plot_curves(records, *, constraint, bounds, algorithms, x_key="epoch"):
             color = shade[bound] if sweep and bound is not None else own
             for ax, what in ((top, "objective"), (bottom, "constraint")):
                 for split, ls in (("train", "-"), ("test", "--")):
-                    grid, mean, err = _band(group, f"{split}_{what}", x_key)
-                    style = {"color": color, "ls": ls, "lw": 1.3}
-                    if len(grid) < 6:  # a few epochs: show where they are
-                        style["marker"] = "."
+                    xs, mean, err = _band(group, f"{split}_{what}", x_key)
+                    marker = "." if len(xs) < 6 else None  # a few epochs: mark them
                     gid = f"{name} {bound} {split} {what}"
-                    ax.plot(grid, mean, gid=gid, **style)
+                    ax.plot(
+                        xs, mean, color=color, ls=ls, lw=1.3, marker=marker, gid=gid
+                    )
                     lo, hi = mean - err[0], mean + err[1]
-                    ax.fill_between(grid, lo, hi, color=color, alpha=0.15, lw=0)
+                    ax.fill_between(xs, lo, hi, color=color, alpha=0.15, lw=0)
         for b in bounds:
             bottom.axhline(b, color=shade[b] if sweep else "0.2", ls=":", lw=1.1)
         top.set_title(name)
@@ -271,9 +268,8 @@ def plot_groups(records, *, constraint, bound, algorithms):
     methods = [a for a in algorithms if any(r["algorithm"] == a for r in runs)]
     if not methods:
         return None
-    stats_ = dict.fromkeys(
-        [CONSTRAINTS[constraint].group_stat, "selection_rate", "tpr", "loss"]
-    )
+    group_stat = CONSTRAINTS[constraint].group_stat
+    stats_ = dict.fromkeys([group_stat, "selection_rate", "tpr", "loss"])
     groups = sorted({g for r in runs for g in r["test_groups"]["selection_rate"]})
     width = max(12.0, 0.16 * len(methods) * (len(groups) + 1) + 1.5)
     fig = _figure(figsize=(width, 2.3 * len(stats_) + 0.9))
@@ -295,10 +291,8 @@ def plot_groups(records, *, constraint, bound, algorithms):
                 for c in cells
             ]
             yerr = _clip(means, halves, 1.0 if stat != "loss" else np.inf)
-            offset = (k - (len(groups) - 1) / 2) * step
-            ax.bar(
-                x + offset, means, step, yerr=yerr, label=g, gid=f"group {g}", **BARS
-            )
+            centres = x + (k - (len(groups) - 1) / 2) * step
+            ax.bar(centres, means, step, yerr=yerr, label=g, gid=f"group {g}", **BARS)
         ax.set_ylabel(STAT_LABELS[stat])
         ax.grid(axis="x", visible=False)
         _clip_outliers(ax)
