@@ -205,11 +205,9 @@ def plot_curves(records, *, constraint, bounds, algorithms, x_key="epoch"):
             for ax, what in ((top, "objective"), (bottom, "constraint")):
                 for split, ls in (("train", "-"), ("test", "--")):
                     xs, mean, err = _band(group, f"{split}_{what}", x_key)
-                    marker = "." if len(xs) < 6 else None  # a few epochs: mark them
+                    mark = "." if len(xs) < 6 else None  # a few epochs: mark them
                     gid = f"{name} {bound} {split} {what}"
-                    ax.plot(
-                        xs, mean, color=color, ls=ls, lw=1.3, marker=marker, gid=gid
-                    )
+                    ax.plot(xs, mean, color=color, ls=ls, lw=1.3, marker=mark, gid=gid)
                     lo, hi = mean - err[0], mean + err[1]
                     ax.fill_between(xs, lo, hi, color=color, alpha=0.15, lw=0)
         for b in bounds:
