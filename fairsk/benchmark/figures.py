@@ -8,9 +8,9 @@ the range of the quantity (rates in [0, 1], gaps at least 0).
 from __future__ import annotations
 
 import io
-import warnings
 
 import numpy as np
+import pandas as pd
 
 from fairsk.constraints import CONSTRAINTS
 from fairsk.metrics import t_half_width
@@ -162,17 +162,13 @@ def plot_frontier(summary, *, constraint, bounds, algorithms, y_metric="accuracy
 
 def _band(runs, key, x_key):
     """Return x, and the mean and 95% half-width over the runs that reach it."""
-    xs = sorted({x for r in runs for x in r["trajectory"][x_key]})
-    where = {x: j for j, x in enumerate(xs)}
-    rows = np.full((len(runs), len(xs)), np.nan)
-    for i, r in enumerate(runs):
-        for x, v in zip(r["trajectory"][x_key], r["trajectory"][key], strict=True):
-            rows[i, where[x]] = v
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        mean, std = np.nanmean(rows, axis=0), np.nanstd(rows, axis=0, ddof=1)
-    half = t_half_width(std, np.sum(np.isfinite(rows), axis=0))
-    return np.asarray(xs, float), mean, _clip(mean, half)
+    curves = [
+        pd.Series(r["trajectory"][key], r["trajectory"][x_key], float) for r in runs
+    ]
+    values = pd.concat(curves, axis=1).sort_index()  # a column per run
+    mean, std = values.mean(axis=1).to_numpy(), values.std(axis=1)
+    half = t_half_width(std, values.count(axis=1))
+    return values.index.to_numpy(float), mean, _clip(mean, half)
 
 
 def plot_curves(records, *, constraint, bounds, algorithms, x_key="epoch"):
