@@ -236,8 +236,7 @@ def _clip_outliers(ax):
 
     Their value is written on them.
     """
-    bars = [p for c in ax.containers for p in getattr(c, "patches", [])]
-    heights = np.array([p.get_height() for p in bars])
+    heights = np.array([p.get_height() for p in ax.patches])
     finite = heights[np.isfinite(heights)]
     if finite.size < 2:
         return
@@ -245,7 +244,7 @@ def _clip_outliers(ax):
     if finite.max() <= 2 * typical:
         return
     ax.set_ylim(0, 1.3 * typical)
-    for p in (p for p in bars if p.get_height() > 1.3 * typical):
+    for p in (p for p in ax.patches if p.get_height() > 1.3 * typical):
         x, text = p.get_x() + p.get_width() / 2, f"{p.get_height():.1f}"
         ax.text(x, 1.27 * typical, text, **ON_BAR)
 
