@@ -8,9 +8,9 @@ the range of the quantity (rates in [0, 1], gaps at least 0).
 from __future__ import annotations
 
 import io
-import warnings
 
 import numpy as np
+import pandas as pd
 
 from fairsk.constraints import CONSTRAINTS
 from fairsk.metrics import t_half_width
@@ -37,6 +37,12 @@ STAT_LABELS = {"selection_rate": "selection rate", "tpr": "true positive rate",
                "loss": "mean BCE"}
 Y_LABELS = {"accuracy": "accuracy", "auc_m": "AUC_M (mean group AUC)"}
 # fmt: on
+#: The look of the frontier's 95% intervals and points, and of the group bars.
+INTERVALS = {"fmt": "none", "alpha": 0.55, "elinewidth": 0.8, "capsize": 2}
+POINTS = {"zorder": 3, "linewidths": 1.1}
+BARS = {"capsize": 2, "error_kw": {"elinewidth": 0.8}}
+#: The value written on a bar cut at the top.
+ON_BAR = {"ha": "center", "va": "top", "rotation": 90, "fontsize": 7, "color": "white"}
 
 
 def style_of(name: str) -> dict:
@@ -67,9 +73,8 @@ def save_figure(fig) -> dict:
 
     out = {}
     with rc_context(STYLE):
-        for fmt in ("png", "svg"):
+        for fmt, meta in (("png", None), ("svg", {"Date": None})):
             buf = io.BytesIO()
-            meta = {"Date": None} if fmt == "svg" else None
             fig.savefig(buf, format=fmt, dpi=144, metadata=meta)
             out[fmt] = buf.getvalue()
     return out
@@ -115,7 +120,7 @@ def plot_frontier(summary, *, constraint, bounds, algorithms, y_metric="accuracy
     axes = fig.subplots(nrows, 3, squeeze=False).ravel()
     sizes = dict(zip(sorted(bounds), np.linspace(25, 100, len(bounds)), strict=True))
     methods = [a for a in algorithms if a in set(summary["method"])]
-    ycol = f"test_{y_metric}"
+    ycol, ylabel = f"test_{y_metric}", Y_LABELS[y_metric]
     for ax, m in zip(axes, metrics, strict=False):
         floor = _log_axis(ax, summary[f"test_{m}_mean"].to_numpy(float))
         for name in methods:
@@ -123,39 +128,21 @@ def plot_frontier(summary, *, constraint, bounds, algorithms, y_metric="accuracy
             x, y = rows[f"test_{m}_mean"].to_numpy(float), rows[f"{ycol}_mean"]
             x = x if floor is None else np.where(x > 0, x, floor)
             st = style_of(name)
-            ax.plot(x, y, color=st["color"], ls=st["ls"], lw=1.1, gid=name)
+            color, marker = st["color"], st["marker"]
+            ax.plot(x, y, color=color, ls=st["ls"], lw=1.1, gid=name)
             low = 0.0 if floor is None else floor  # a log axis has no 0
             xerr = _clip(x - low, t_half_width(rows[f"test_{m}_std"], rows["n"]))
             yerr = _clip(y, t_half_width(rows[f"{ycol}_std"], rows["n"]), 1.0)
-            bars = ax.errorbar(
-                x,
-                y,
-                xerr=xerr,
-                yerr=yerr,
-                fmt="none",
-                alpha=0.55,
-                ecolor=st["color"],
-                elinewidth=0.8,
-                capsize=2,
-            )
+            bars = ax.errorbar(x, y, yerr=yerr, xerr=xerr, ecolor=color, **INTERVALS)
             bars.set_label(f"_interval {name}")
-            fill = [st["color"] if f else "white" for f in _front(x, y.to_numpy())]
+            fill = [color if f else "white" for f in _front(x, y.to_numpy())]
             size = [sizes.get(b, 55.0) for b in rows["bound"]]
-            ax.scatter(
-                x,
-                y,
-                s=size,
-                marker=st["marker"],
-                c=fill,
-                zorder=3,
-                edgecolors=st["color"],
-                linewidths=1.1,
-            )
+            ax.scatter(x, y, s=size, c=fill, marker=marker, edgecolors=color, **POINTS)
         if m == metric and not constraint.endswith("_ratio"):
             for b in bounds:
                 ax.axvline(b, color="0.35", ls=":", lw=0.9, zorder=0)
         ax.set_xlabel(f"{LABELS.get(m, m)} on test (lower is fairer)")
-        ax.set_ylabel(f"{Y_LABELS[y_metric]} on test")
+        ax.set_ylabel(f"{ylabel} on test")
     for ax in axes[len(metrics) :]:
         ax.set_axis_off()
     handles = [Line2D([], [], label=n, **style_of(n)) for n in methods]
@@ -169,25 +156,19 @@ def plot_frontier(summary, *, constraint, bounds, algorithms, y_metric="accuracy
         Line2D([], [], markerfacecolor="w", label="dominated", **gray),
     ]
     axes[len(metrics)].legend(handles=handles, loc="center", ncols=2, frameon=False)
-    fig.suptitle(
-        f"Test {Y_LABELS[y_metric]} against fairness (means over seeds, 95% intervals)"
-    )
+    fig.suptitle(f"Test {ylabel} against fairness (means over seeds, 95% intervals)")
     return fig
 
 
 def _band(runs, key, x_key):
     """Return x, and the mean and 95% half-width over the runs that reach it."""
-    xs = sorted({x for r in runs for x in r["trajectory"][x_key]})
-    where = {x: j for j, x in enumerate(xs)}
-    rows = np.full((len(runs), len(xs)), np.nan)
-    for i, r in enumerate(runs):
-        for x, v in zip(r["trajectory"][x_key], r["trajectory"][key], strict=True):
-            rows[i, where[x]] = v
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        mean, std = np.nanmean(rows, axis=0), np.nanstd(rows, axis=0, ddof=1)
-    half = t_half_width(std, np.sum(np.isfinite(rows), axis=0))
-    return np.asarray(xs, float), mean, _clip(mean, half)
+    curves = [
+        pd.Series(r["trajectory"][key], r["trajectory"][x_key], float) for r in runs
+    ]
+    values = pd.concat(curves, axis=1).sort_index()  # a column per run
+    mean, std = values.mean(axis=1).to_numpy(), values.std(axis=1)
+    half = t_half_width(std, values.count(axis=1))
+    return values.index.to_numpy(float), mean, _clip(mean, half)
 
 
 def plot_curves(records, *, constraint, bounds, algorithms, x_key="epoch"):
@@ -213,21 +194,18 @@ def plot_curves(records, *, constraint, bounds, algorithms, x_key="epoch"):
         top, bottom = axes[2 * (i // ncols) : 2 * (i // ncols) + 2, i % ncols]
         bottom.sharex(top)
         mine = [r for r in runs if r["algorithm"] == name]
+        own = style_of(name)["color"]
         for bound in dict.fromkeys(r["bound"] for r in mine):
             group = [r for r in mine if r["bound"] == bound]
-            color = style_of(name)["color"]
-            if sweep and bound is not None:
-                color = shade[bound]
+            color = shade[bound] if sweep and bound is not None else own
             for ax, what in ((top, "objective"), (bottom, "constraint")):
                 for split, ls in (("train", "-"), ("test", "--")):
-                    grid, mean, err = _band(group, f"{split}_{what}", x_key)
-                    style = {"color": color, "ls": ls, "lw": 1.3}
-                    if len(grid) < 6:  # a few epochs: show where they are
-                        style["marker"] = "."
+                    xs, mean, err = _band(group, f"{split}_{what}", x_key)
+                    mark = "." if len(xs) < 6 else None  # a few epochs: mark them
                     gid = f"{name} {bound} {split} {what}"
-                    ax.plot(grid, mean, gid=gid, **style)
+                    ax.plot(xs, mean, color=color, ls=ls, lw=1.3, marker=mark, gid=gid)
                     lo, hi = mean - err[0], mean + err[1]
-                    ax.fill_between(grid, lo, hi, color=color, alpha=0.15, lw=0)
+                    ax.fill_between(xs, lo, hi, color=color, alpha=0.15, lw=0)
         for b in bounds:
             bottom.axhline(b, color=shade[b] if sweep else "0.2", ls=":", lw=1.1)
         top.set_title(name)
@@ -238,9 +216,8 @@ def plot_curves(records, *, constraint, bounds, algorithms, x_key="epoch"):
         if i % ncols == 0:
             top.set_ylabel("objective (BCE)")
             bottom.set_ylabel(LABELS.get(CONSTRAINTS[constraint].metric))
-    for j in range(len(methods), nrows * ncols):
-        for k in (0, 1):
-            axes[2 * (j // ncols) + k, j % ncols].set_axis_off()
+    for ax in axes[-2:, len(methods) - (nrows - 1) * ncols :].flat:  # unused panels
+        ax.set_axis_off()
     handles = [
         Line2D([], [], color="0.2", ls=ls, label=label)
         for ls, label in (("-", "train"), ("--", "test"), (":", "bound"))
@@ -259,8 +236,7 @@ def _clip_outliers(ax):
 
     Their value is written on them.
     """
-    bars = [p for c in ax.containers for p in getattr(c, "patches", [])]
-    heights = np.array([p.get_height() for p in bars])
+    heights = np.array([p.get_height() for p in ax.patches])
     finite = heights[np.isfinite(heights)]
     if finite.size < 2:
         return
@@ -268,18 +244,9 @@ def _clip_outliers(ax):
     if finite.max() <= 2 * typical:
         return
     ax.set_ylim(0, 1.3 * typical)
-    for p in (p for p in bars if p.get_height() > 1.3 * typical):
+    for p in (p for p in ax.patches if p.get_height() > 1.3 * typical):
         x, text = p.get_x() + p.get_width() / 2, f"{p.get_height():.1f}"
-        ax.text(
-            x,
-            1.27 * typical,
-            text,
-            ha="center",
-            va="top",
-            rotation=90,
-            fontsize=7,
-            color="white",
-        )
+        ax.text(x, 1.27 * typical, text, **ON_BAR)
 
 
 def plot_groups(records, *, constraint, bound, algorithms):
@@ -294,9 +261,8 @@ def plot_groups(records, *, constraint, bound, algorithms):
     methods = [a for a in algorithms if any(r["algorithm"] == a for r in runs)]
     if not methods:
         return None
-    stats_ = dict.fromkeys(
-        [CONSTRAINTS[constraint].group_stat, "selection_rate", "tpr", "loss"]
-    )
+    group_stat = CONSTRAINTS[constraint].group_stat
+    stats_ = dict.fromkeys([group_stat, "selection_rate", "tpr", "loss"])
     groups = sorted({g for r in runs for g in r["test_groups"]["selection_rate"]})
     width = max(12.0, 0.16 * len(methods) * (len(groups) + 1) + 1.5)
     fig = _figure(figsize=(width, 2.3 * len(stats_) + 0.9))
@@ -304,6 +270,7 @@ def plot_groups(records, *, constraint, bound, algorithms):
     x, step = np.arange(len(methods)), 0.8 / len(groups)
     mine = {n: [r["test_groups"] for r in runs if r["algorithm"] == n] for n in methods}
     for ax, stat in zip(axes, stats_, strict=True):
+        ax.set_prop_cycle(color=GROUP_COLORS)  # a colour per group
         for k, g in enumerate(groups):
             cells = [  # each run's [mean, sem, count]
                 np.array([t[stat].get(g, [np.nan] * 3) for t in mine[n]], float)
@@ -316,31 +283,16 @@ def plot_groups(records, *, constraint, bound, algorithms):
                 else 1.96 * c[0, 1]
                 for c in cells
             ]
-            top = 1.0 if stat != "loss" else np.inf
-            yerr, color = _clip(means, halves, top), GROUP_COLORS[k % 10]
-            ax.bar(
-                x + (k - (len(groups) - 1) / 2) * step,
-                means,
-                step,
-                label=g,
-                yerr=yerr,
-                color=color,
-                capsize=2,
-                error_kw={"elinewidth": 0.8},
-                gid=f"group {g}",
-            )
+            yerr = _clip(means, halves, 1.0 if stat != "loss" else np.inf)
+            centres = x + (k - (len(groups) - 1) / 2) * step
+            ax.bar(centres, means, step, yerr=yerr, label=g, gid=f"group {g}", **BARS)
         ax.set_ylabel(STAT_LABELS[stat])
         ax.grid(axis="x", visible=False)
         _clip_outliers(ax)
     axes[-1].set_xticks(x, methods, rotation=30, ha="right")
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(
-        handles,
-        labels,
-        loc="outside lower center",
-        title="group",
-        ncols=min(len(groups), 6),
-    )
+    ncols = min(len(groups), 6)
+    fig.legend(handles, labels, loc="outside lower center", title="group", ncols=ncols)
     fig.suptitle(
         f"Groups on the test set at bound {bound:g} (means over seeds, 95% intervals)"
     )

@@ -34,19 +34,10 @@ LABELS = {
 #: Metrics of the summary tables (the paper's, and fairlearn's EOD).
 TABLE_METRICS = [*PAPER_METRICS, "equalized_odds_difference"]
 _DROP = ("trajectory", "traceback", "info", "params", "warnings", "test_groups")
-_FIRST = [
-    "run_id",
-    "algorithm",
-    "family",
-    "seed",
-    "constraint",
-    "bound",
-    "status",
-    "budget",
-    "epochs_run",
-    "fit_seconds",
-    "n_warnings",
-]
+_FIRST = (
+    "run_id algorithm family seed constraint bound status budget epochs_run "
+    "fit_seconds n_warnings"
+).split()
 
 
 def runs_frame(records: list[dict], extra: dict | None = None) -> pd.DataFrame:
@@ -60,11 +51,8 @@ def runs_frame(records: list[dict], extra: dict | None = None) -> pd.DataFrame:
         rows.append(row | (extra or {}))
     df = pd.DataFrame(rows)
     first = [c for c in [*_FIRST, *HELD_OUT_FIELDS] if c in df.columns]
-    metrics = sorted(
-        c
-        for c in df.columns
-        if c.startswith(("train_", "test_")) and c not in first and c != "train_seconds"
-    )
+    rest = df.columns.drop([*first, "train_seconds"], errors="ignore")
+    metrics = sorted(c for c in rest if c.startswith(("train_", "test_")))
     return df[first + metrics + [c for c in df.columns if c not in first + metrics]]
 
 
@@ -85,10 +73,9 @@ def summarize(df: pd.DataFrame, *, constraint: str, algorithms=None) -> pd.DataF
         return test(values).astype(float).where(values.notna())
 
     metric = f"test_{CONSTRAINTS[constraint].metric}"
-    if not constraint.endswith("_ratio"):
-        ok["_within"] = flag(metric, lambda v: v <= ok["bound"]).where(
-            ok["bound"].notna()
-        )
+    if not constraint.endswith("_ratio"):  # NaN without a bound
+        within = flag(metric, lambda v: v <= ok["bound"])
+        ok["_within"] = within.where(ok["bound"].notna())
     ok["_feasible"] = flag("train_constraint_violation", lambda v: v <= 0)
     ok["_holds"] = flag("test_constraint_holds", lambda v: v == 1)
     numeric = [
@@ -99,13 +86,12 @@ def summarize(df: pd.DataFrame, *, constraint: str, algorithms=None) -> pd.DataF
     numeric = [c for c in numeric if pd.api.types.is_numeric_dtype(ok[c])]
     named = {"n": ("algorithm", "size")}
     named |= {f"{c}_{s}": (c, s) for c in numeric for s in ("mean", "std")}
-    for flag in ("within", "feasible", "holds"):
-        if f"_{flag}" in ok:
-            named |= {flag: (f"_{flag}", "sum"), f"{flag}_known": (f"_{flag}", "count")}
-    if "n_warnings" in ok:
-        named["n_warnings"] = ("n_warnings", "sum")
-    if "fairlearn_constraint" in ok:
-        named["fairlearn_constraint"] = ("fairlearn_constraint", "first")
+    for name in ("within", "feasible", "holds"):
+        if f"_{name}" in ok:
+            named |= {name: (f"_{name}", "sum"), f"{name}_known": (f"_{name}", "count")}
+    for col, how in (("n_warnings", "sum"), ("fairlearn_constraint", "first")):
+        if col in ok:
+            named[col] = (col, how)
     out = ok.groupby(["algorithm", "bound"], dropna=False, sort=False).agg(**named)
     out = out.reset_index().rename(columns={"algorithm": "method"})
     order = {name: i for i, name in enumerate(algorithms or out["method"].unique())}
@@ -131,6 +117,12 @@ def _count(row, flag) -> tuple[str, str]:
     return f"{int(row[flag])}/{int(k)}", ""
 
 
+def _interval(row) -> tuple[str, str]:
+    mean, below = _spread(row, "test_constraint_value")
+    low, high = (_num(row.get(f"test_constraint_{e}_mean")) for e in ("low", "high"))
+    return f"{mean} [{low}, {high}]", below
+
+
 def table_cells(summary: pd.DataFrame, kind: str, split: str = "test"):
     """Headers and cells ``(main, below)`` of one table.
 
@@ -138,40 +130,29 @@ def table_cells(summary: pd.DataFrame, kind: str, split: str = "test"):
     ``"constraint"`` (the constraint on train and test, runs within the bound,
     time and warnings). Cells are text: full precision stays in the CSV files.
     """
-    keys = [
+    cols = [
         ("method", lambda r: (r["method"], "")),
         ("bound", lambda r: ("—" if pd.isna(r["bound"]) else f"{r['bound']:g}", "")),
         ("n", lambda r: (str(int(r["n"])), "")),
     ]
     if kind == "metrics":
-        cols = [
+        cols += [
             (LABELS[m], lambda r, m=m: _spread(r, f"{split}_{m}"))
             for m in TABLE_METRICS
         ]
         if split == "test":
             cols.append(("≤ bound", lambda r: _count(r, "within")))
     else:
-
-        def test_ci(r):
-            mean, below = _spread(r, "test_constraint_value")
-            lo, hi = (
-                r.get("test_constraint_low_mean"),
-                r.get("test_constraint_high_mean"),
-            )
-            return f"{mean} [{_num(lo)}, {_num(hi)}]", below
-
-        cols = [
+        cols += [
             ("train", lambda r: _spread(r, "train_constraint_value")),
-            (f"test [{CONFIDENCE:.0%} CI]", test_ci),
+            (f"test [{CONFIDENCE:.0%} CI]", _interval),
             ("feasible\non train", lambda r: _count(r, "feasible")),
             ("holds\non test", lambda r: _count(r, "holds")),
             ("fit s", lambda r: (f"{r.get('fit_seconds_mean', np.nan):.1f}", "")),
             ("warn", lambda r: (str(int(r.get("n_warnings", 0) or 0)), "")),
         ]
-    cols = keys + cols
-    return [h for h, _ in cols], [
-        [f(row) for _, f in cols] for _, row in summary.iterrows()
-    ]
+    rows = [[cell(row) for _, cell in cols] for _, row in summary.iterrows()]
+    return [header for header, _ in cols], rows
 
 
 def rich_tables(headers, rows, *, title, caption="", width=100, keys=3) -> list:
@@ -186,16 +167,11 @@ def rich_tables(headers, rows, *, title, caption="", width=100, keys=3) -> list:
     from rich.table import Table
 
     console = Console(width=width)
+    look = {"box": box.SIMPLE_HEAD, "pad_edge": False, "collapse_padding": True}
 
     def build(idx, part, parts):
         suffix = f" ({part}/{parts})" if parts > 1 else ""
-        table = Table(
-            title=escape(title + suffix),
-            caption=escape(caption),
-            pad_edge=False,
-            box=box.SIMPLE_HEAD,
-            collapse_padding=True,
-        )
+        table = Table(title=escape(title + suffix), caption=escape(caption), **look)
         for i in idx:
             table.add_column(
                 escape(headers[i]),
