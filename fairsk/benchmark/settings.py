@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from fairsk.constraints import CONSTRAINTS
@@ -23,12 +23,12 @@ __all__ = ["PRESETS", "DatasetSpec", "Settings"]
 DATASETS = ("adult", "acs-income", "pums", "csv")
 
 
-def opt(default, flags, group, help=None, factory=MISSING, **cli):
-    """Declare a field and its option: ``flags`` (a str or tuple), argparse's rest."""
+def opt(default, flags, group, help=None, **cli):
+    """Declare a field and its option; a callable ``default`` is a default factory."""
     flags = (flags,) if isinstance(flags, str) else flags
     meta = {"cli": {"flags": flags, "group": group, "help": help, **cli}}
-    if factory is not MISSING:
-        return field(default_factory=factory, metadata=meta)
+    if callable(default):
+        return field(default_factory=default, metadata=meta)
     return field(default=default, metadata=meta)
 
 
@@ -40,7 +40,7 @@ RULES = {
     "bound": ("a non-negative number (a bound)", lambda v: 0 <= v < math.inf),
     "seeds": ("a non-negative integer", lambda v: isinstance(v, int) and v >= 0),
 }
-RULES |= dict.fromkeys(("size", "batch"), RULES["positive_int"])  # or all, default
+RULES |= dict.fromkeys(("size", "batch"), RULES["positive_int"])  # N|all, N|default
 
 _SOURCE = "adult: UCI Adult, embedded; acs-income: folktables' ACSIncome; pums: "
 _SOURCE += "an income task on --pums-csv; csv: any table, --csv"
@@ -177,21 +177,21 @@ class Settings:
     constraint: str = opt("loss_gap", "--constraint", "constraint", "one of "
                           f"{', '.join(CONSTRAINTS)} (the paper's: loss_gap)",
                           choices=tuple(CONSTRAINTS), metavar="NAME")
-    bounds: list = opt(None, ("--bound", "--bounds"), "constraint",  # noqa: RUF009
+    bounds: list = opt(lambda: [0.005], ("--bound", "--bounds"), "constraint",  # noqa: RUF009
                        "bound(s), several give a sweep (default 0.005)",
-                       factory=lambda: [0.005], nargs="+", type="bound", metavar="B")
+                       nargs="+", type="bound", metavar="B")
     pairing: str = opt("auto", "--pairing", "constraint",
                        choices=("auto", "one_vs_mean", "one_vs_each"))
     proxy: str | None = opt("demographic_parity", "--fairlearn-proxy", "constraint",
                             "fairlearn's stand-in for loss_gap: "
                             f"{', '.join(_PROXIES[:-1])} or none (skip fairlearn)",
                             choices=_PROXIES, metavar="NAME")
-    algorithms: list = opt(None, "--algorithms", "budget", "names, or ours, "  # noqa: RUF009
-                           "fairlearn, all (default: ours and fairlearn)",
-                           factory=default_algorithms, nargs="+", metavar="NAME")
-    seeds: list = opt(None, "--seeds", "budget", "training seeds, or ranges like 0-9 "  # noqa: RUF009
-                      "(default 0 1 2)", factory=lambda: [0, 1, 2], nargs="+",
-                      type="seeds", metavar="S")
+    algorithms: list = opt(default_algorithms, "--algorithms", "budget", "names, or "  # noqa: RUF009
+                           "ours, fairlearn, all (default: ours and fairlearn)",
+                           nargs="+", metavar="NAME")
+    seeds: list = opt(lambda: [0, 1, 2], "--seeds", "budget", "training seeds, or "  # noqa: RUF009
+                      "ranges like 0-9 (default 0 1 2)", nargs="+", type="seeds",
+                      metavar="S")
     epochs: int | None = opt(None, "--epochs", "budget", "epochs per fairsk run "
                              "(default: each classifier's)", type="positive_int",
                              mutex="budget")
@@ -200,9 +200,9 @@ class Settings:
                                 type="positive_float", mutex="budget")
     batch_size: int | None = opt(None, "--batch-size", "budget", "minibatch of every "
                                  "fairsk run", type="batch", metavar="N|default")
-    params: dict = opt(None, "--param", "budget", "one algorithm's parameter ('*': "  # noqa: RUF009
-                       "every fairsk one), e.g. sslalm.dual_lr=0.1", factory=dict,
-                       action="append", type="param", metavar="NAME.PARAM=VALUE")
+    params: dict = opt(dict, "--param", "budget", "one algorithm's parameter ('*': "  # noqa: RUF009
+                       "every fairsk one), e.g. sslalm.dual_lr=0.1", action="append",
+                       type="param", metavar="NAME.PARAM=VALUE")
     fairlearn_every_seed: bool = opt(False, "--fairlearn-every-seed", "budget",
                                      "repeat fairlearn's deterministic runs",
                                      action="store_const", const=True)
