@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import argparse
 import ast
-import math
 import shlex
 import sys
-from dataclasses import MISSING, fields
+from functools import partial
 
-from .settings import PRESETS, DatasetSpec, Settings, cli_fields
+from .settings import PRESETS, DatasetSpec, Settings, algorithm_parameters, cli_fields
 
 __all__: list[str] = []
 
@@ -39,21 +38,16 @@ examples:
 """
 
 
-def _positive_int(text):
-    value = int(text) if text.strip().lstrip("+").isdigit() else 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def _number(text, ok, what):
+def _int_or_none(spellings, text):
+    """Parse an integer, or None for any of ``spellings`` (e.g. "all")."""
+    if text.lower() in spellings:
+        return None
     try:
-        value = float(text)
+        return int(text)
     except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and ok(value)):
-        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
-    return value
+        raise argparse.ArgumentTypeError(
+            f"expected a positive integer or {spellings[0]}, got {text!r}"
+        ) from None
 
 
 def _seeds(text):
@@ -80,17 +74,17 @@ def _param(text):
     return name.strip().lower(), key.strip(), value
 
 
-# fmt: off
+#: argparse's type for each kind of value; Settings.check() applies its rule.
 TYPES = {
-    "positive_int": _positive_int, "seeds": _seeds, "param": _param,
-    "positive_float": lambda t: _number(t, lambda v: v > 0, "a positive number"),
-    "fraction": lambda t: _number(t, lambda v: 0 < v < 1, "a number in (0, 1)"),
-    "bound": lambda t: _number(t, lambda v: v >= 0, "a non-negative number (a bound)"),
-    "size": lambda t: None if t.lower() in ("all", "none", "0") else _positive_int(t),
-    "batch": lambda t: None if t.lower() == "default" else _positive_int(t),
+    "positive_int": int,
+    "positive_float": float,
+    "fraction": float,
+    "bound": float,
+    "size": partial(_int_or_none, ("all", "none", "0")),
+    "batch": partial(_int_or_none, ("default",)),
+    "seeds": _seeds,
+    "param": _param,
 }
-# fmt: on
-_UNSET = object()
 
 
 def add_benchmark_parser(subparsers) -> argparse.ArgumentParser:
@@ -101,28 +95,25 @@ def add_benchmark_parser(subparsers) -> argparse.ArgumentParser:
         description=_DESCRIPTION,
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        argument_default=argparse.SUPPRESS,  # only what is given
     )
     titles = {"budget": "algorithms and budget", "output": "execution and output"}
     keys = ("data", "constraint", "budget", "output")
     groups = {key: p.add_argument_group(titles.get(key, key)) for key in keys}
     mutex = {}
     for f in cli_fields(DatasetSpec) + cli_fields(Settings):
-        cli = dict(f.metadata["cli"])
+        cli = {k: v for k, v in f.metadata["cli"].items() if v is not None}
         flags, group = cli.pop("flags"), groups[cli.pop("group")]
-        if "mutex" in cli:
-            key = cli.pop("mutex")
-            mutex[key] = mutex.get(key) or group.add_mutually_exclusive_group()
-            group = mutex[key]
-        cli["type"] = TYPES.get(cli.get("type"), cli.get("type"))
-        cli = {k: v for k, v in cli.items() if v is not None}
-        default = None if f.default is MISSING else f.default
-        if "help" in cli and type(default) in (int, float, str):
-            cli["help"] += f" (default {default})"
-        unset = None if cli.get("action") == "append" else _UNSET
-        if cli.pop("positional", False):
-            group.add_argument(f.name, default=unset, **cli)
+        if key := cli.pop("mutex", None):
+            group = mutex[key] = mutex.get(key) or group.add_mutually_exclusive_group()
+        if "type" in cli:
+            cli["type"] = TYPES.get(cli["type"], cli["type"])
+        if "help" in cli and type(f.default) in (int, float, str):
+            cli["help"] += f" (default {f.default})"
+        if not flags:  # the positional data set: None when not given
+            group.add_argument(f.name, default=None, **cli)
         else:
-            group.add_argument(*flags, dest=f.name, default=unset, **cli)
+            group.add_argument(*flags, dest=f.name, **cli)
     p.set_defaults(handler=run_cli)
     return p
 
@@ -155,31 +146,19 @@ def _expand(names) -> list[str]:
 
 
 def _params(triples, algorithms, preset) -> dict:
-    from .baselines import build_baseline
-    from .registry import family, our_estimators
-
-    def known(name):
-        if family(name) == "fairlearn":
-            return set(
-                build_baseline(name, "demographic_parity", 0.01, 0)[0].get_params()
-            )
-        return set(our_estimators()[name]().get_params())
+    """--param's values over the preset's; '*' gives every fairsk algorithm's own."""
+    from .registry import family
 
     out = {name: dict(values) for name, values in preset.items() if name in algorithms}
     for name, key, value in triples:
+        targets = [name]
         if name == "*":
-            targets = [
-                a for a in algorithms if family(a) == "fairsk" and key in known(a)
-            ]
-            error = f"no selected fairsk algorithm has {key!r}" * (not targets)
-        elif name not in algorithms:
-            targets, error = [], f"{name!r} is not among the selected algorithms"
-        else:
-            targets = [name] if key in known(name) else []
-            options = ", ".join(sorted(k for k in known(name) if "__" not in k))
-            error = f"{name} has no parameter {key!r}; it has {options}" * (not targets)
-        if error:
-            raise ValueError(f"--param {name}.{key}: {error}")
+            fairsk = [a for a in algorithms if family(a) == "fairsk"]
+            targets = [a for a in fairsk if key in algorithm_parameters(a)]
+            if not targets:
+                raise ValueError(
+                    f"--param *.{key}: no selected fairsk algorithm has {key!r}"
+                )
         for target in targets:
             out.setdefault(target, {})[key] = value
     return out
@@ -192,21 +171,16 @@ def settings_from_args(args, parser=None) -> Settings:
     """
     from ..engine import resolve_device
 
-    given = {k: v for k, v in vars(args).items() if v is not _UNSET}
-    if given.get("params") is None:  # append's default
-        given.pop("params", None)
+    given = {k: v for k, v in vars(args).items() if k != "name" or v is not None}
     preset = PRESETS.get(given.get("preset"), {})
-    data_keys = {f.name for f in fields(DatasetSpec)}
+    data_keys = {f.name for f in cli_fields(DatasetSpec)}
     data = dict(preset.get("dataset", {}))
     if {"name", "pums_csv", "csv"} & set(given):  # the user's data, not the preset's
         data = {k: v for k, v in data.items() if k not in ("name", "states", "year")}
     data |= {k: v for k, v in given.items() if k in data_keys}
-    for key, name in (("pums_csv", "pums"), ("csv", "csv")):
-        if key in given and data.setdefault("name", name) != name:
-            raise ValueError(
-                f"--{key.replace('_', '-')} gives the {name} dataset, "
-                f"not {data['name']!r}"
-            )
+    for key, name in (("pums_csv", "pums"), ("csv", "csv")):  # the file names its set
+        if key in given:
+            data.setdefault("name", name)
     for key in ("states", "year", "data_home"):
         if key in given and data.get("name", "adult") != "acs-income":
             raise ValueError(f"--{key.replace('_', '-')} applies to acs-income only")

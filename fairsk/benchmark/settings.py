@@ -11,26 +11,36 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from fairsk.constraints import CONSTRAINTS
 
-from .registry import algorithm_names, default_algorithms
+from .registry import algorithm_names, default_algorithms, family, our_estimators
 
 __all__ = ["PRESETS", "DatasetSpec", "Settings"]
 
 DATASETS = ("adult", "acs-income", "pums", "csv")
 
 
-def opt(default, flags, group, help=None, factory=MISSING, **cli):
-    """Declare a field and its option: ``flags`` (a str or tuple), argparse's rest."""
+def opt(default, flags, group, help=None, **cli):
+    """Declare a field and its option; a callable ``default`` is a default factory."""
     flags = (flags,) if isinstance(flags, str) else flags
     meta = {"cli": {"flags": flags, "group": group, "help": help, **cli}}
-    if factory is not MISSING:
-        return field(default_factory=factory, metadata=meta)
+    if callable(default):
+        return field(default_factory=default, metadata=meta)
     return field(default=default, metadata=meta)
 
+
+#: What a value of each kind (a field's ``cli["type"]``) must be; None always passes.
+RULES = {
+    "positive_int": ("a positive integer", lambda v: isinstance(v, int) and v > 0),
+    "positive_float": ("a positive number", lambda v: 0 < v < math.inf),
+    "fraction": ("a number in (0, 1)", lambda v: 0 < v < 1),
+    "bound": ("a non-negative number (a bound)", lambda v: 0 <= v < math.inf),
+    "seeds": ("a non-negative integer", lambda v: isinstance(v, int) and v >= 0),
+}
+RULES |= dict.fromkeys(("size", "batch"), RULES["positive_int"])  # N|all, N|default
 
 _SOURCE = "adult: UCI Adult, embedded; acs-income: folktables' ACSIncome; pums: "
 _SOURCE += "an income task on --pums-csv; csv: any table, --csv"
@@ -50,8 +60,7 @@ class DatasetSpec:
     """
 
     # fmt: off
-    name: str = opt("adult", (), "data", _SOURCE, positional=True, nargs="?",
-                    choices=DATASETS)
+    name: str = opt("adult", (), "data", _SOURCE, nargs="?", choices=DATASETS)
     states: tuple = opt(("OK",), "--states", "data", "acs-income: states", nargs="+")
     year: int = opt(2018, "--year", "data", "acs-income: survey year", type=int)
     data_home: str | None = opt(None, "--data-home", "data", "acs-income: data "
@@ -87,11 +96,9 @@ class DatasetSpec:
 
     def key(self) -> str:
         """Short hash of the fields that change the data (not where it lives)."""
-        data = asdict(self)
-        drop = ["data_home", "download"]
-        drop += ["states", "year"] if self.name != "acs-income" else []
-        for name in drop:
-            data.pop(name)
+        where = {"data_home", "download"}
+        drop = where if self.name == "acs-income" else where | {"states", "year"}
+        data = {k: v for k, v in asdict(self).items() if k not in drop}
         for name in ("pums_csv", "csv"):  # the file, not its folder
             data[name] = data[name] and Path(data[name]).name
         text = json.dumps(data, sort_keys=True, default=str)
@@ -170,21 +177,21 @@ class Settings:
     constraint: str = opt("loss_gap", "--constraint", "constraint", "one of "
                           f"{', '.join(CONSTRAINTS)} (the paper's: loss_gap)",
                           choices=tuple(CONSTRAINTS), metavar="NAME")
-    bounds: list = opt(None, ("--bound", "--bounds"), "constraint",  # noqa: RUF009
+    bounds: list = opt(lambda: [0.005], ("--bound", "--bounds"), "constraint",  # noqa: RUF009
                        "bound(s), several give a sweep (default 0.005)",
-                       factory=lambda: [0.005], nargs="+", type="bound", metavar="B")
+                       nargs="+", type="bound", metavar="B")
     pairing: str = opt("auto", "--pairing", "constraint",
                        choices=("auto", "one_vs_mean", "one_vs_each"))
     proxy: str | None = opt("demographic_parity", "--fairlearn-proxy", "constraint",
                             "fairlearn's stand-in for loss_gap: "
                             f"{', '.join(_PROXIES[:-1])} or none (skip fairlearn)",
                             choices=_PROXIES, metavar="NAME")
-    algorithms: list = opt(None, "--algorithms", "budget", "names, or ours, "  # noqa: RUF009
-                           "fairlearn, all (default: ours and fairlearn)",
-                           factory=default_algorithms, nargs="+", metavar="NAME")
-    seeds: list = opt(None, "--seeds", "budget", "training seeds, or ranges like 0-9 "  # noqa: RUF009
-                      "(default 0 1 2)", factory=lambda: [0, 1, 2], nargs="+",
-                      type="seeds", metavar="S")
+    algorithms: list = opt(default_algorithms, "--algorithms", "budget", "names, or "  # noqa: RUF009
+                           "ours, fairlearn, all (default: ours and fairlearn)",
+                           nargs="+", metavar="NAME")
+    seeds: list = opt(lambda: [0, 1, 2], "--seeds", "budget", "training seeds, or "  # noqa: RUF009
+                      "ranges like 0-9 (default 0 1 2)", nargs="+", type="seeds",
+                      metavar="S")
     epochs: int | None = opt(None, "--epochs", "budget", "epochs per fairsk run "
                              "(default: each classifier's)", type="positive_int",
                              mutex="budget")
@@ -193,9 +200,9 @@ class Settings:
                                 type="positive_float", mutex="budget")
     batch_size: int | None = opt(None, "--batch-size", "budget", "minibatch of every "
                                  "fairsk run", type="batch", metavar="N|default")
-    params: dict = opt(None, "--param", "budget", "one algorithm's parameter ('*': "  # noqa: RUF009
-                       "every fairsk one), e.g. sslalm.dual_lr=0.1", factory=dict,
-                       action="append", type="param", metavar="NAME.PARAM=VALUE")
+    params: dict = opt(dict, "--param", "budget", "one algorithm's parameter ('*': "  # noqa: RUF009
+                       "every fairsk one), e.g. sslalm.dual_lr=0.1", action="append",
+                       type="param", metavar="NAME.PARAM=VALUE")
     fairlearn_every_seed: bool = opt(False, "--fairlearn-every-seed", "budget",
                                      "repeat fairlearn's deterministic runs",
                                      action="store_const", const=True)
@@ -234,6 +241,15 @@ class Settings:
 
     def check(self) -> Settings:
         """Raise a ValueError naming the first invalid setting; return self."""
+        for owner in (self.dataset, self):
+            for f in cli_fields(type(owner)):
+                cli, value = f.metadata["cli"], getattr(owner, f.name)
+                what, ok = RULES.get(cli.get("type"), ("", None))
+                items = value if isinstance(value, list | tuple | range) else [value]
+                bad = [x for x in items if ok and value is not None and not ok(x)]
+                if bad:
+                    flag = cli["flags"][0]
+                    raise ValueError(f"{flag}: expected {what}, got {bad[0]!r}")
         names, d = algorithm_names(), self.dataset
         # fmt: off
         rules = [
@@ -242,11 +258,7 @@ class Settings:
             (self.algorithms and self.seeds and self.bounds,
              "a benchmark needs algorithms, seeds and bounds"),
             *((n in names, f"unknown algorithm {n!r}; choose from {', '.join(names)} "
-               "(or ours, fairlearn, all)") for n in [*self.algorithms, *self.params]),
-            (all(isinstance(s, int) and s >= 0 for s in self.seeds),
-             "seeds are non-negative integers"),
-            (all(b >= 0 and math.isfinite(b) for b in self.bounds),
-             "bounds are non-negative numbers"),
+               "(or ours, fairlearn, all)") for n in self.algorithms),
             (not self.constraint.endswith("_ratio") or max(self.bounds, default=0) <= 1,
              f"{self.constraint} takes ratio bounds in [0, 1]"),
             (self.epochs is None or self.seconds is None,
@@ -257,19 +269,42 @@ class Settings:
             (self.group_bound is None or self.group_bound in self.bounds,
              f"--group-bound {self.group_bound} is not one of the bounds"),
             (d.name in DATASETS, f"unknown dataset {d.name!r}; choose from {DATASETS}"),
+            (d.pums_csv is None or d.name == "pums",
+             f"--pums-csv gives the pums dataset, not {d.name!r}"),
+            (d.csv is None or d.name == "csv",
+             f"--csv gives the csv dataset, not {d.name!r}"),
             (d.name != "pums" or d.pums_csv, "the pums dataset needs --pums-csv FILE"),
             (d.name != "csv" or (d.csv and d.target and d.sensitive),
              "a CSV data set needs --csv FILE --target COL --sensitive COL"),
         ]
-        for name, own in self.params.items():
-            rules += [(key not in RESERVED, f"--param {name}.{key}: {key!r} is set by "
-                       "the benchmark" + (f" (use {RESERVED[key]})" if RESERVED.get(key)
-                                          else "")) for key in own]
         # fmt: on
         for ok, message in rules:
             if not ok:
                 raise ValueError(message)
+        for name, own in self.params.items():
+            known = algorithm_parameters(name) if name in self.algorithms else set()
+            for key in own:
+                if name not in self.algorithms:
+                    error = f"{name!r} is not among the selected algorithms"
+                elif key not in known:
+                    options = ", ".join(sorted(k for k in known if "__" not in k))
+                    error = f"{name} has no parameter {key!r}; it has {options}"
+                elif key in RESERVED:
+                    use = f" (use {RESERVED[key]})" if RESERVED[key] else ""
+                    error = f"{key!r} is set by the benchmark{use}"
+                else:
+                    continue
+                raise ValueError(f"--param {name}.{key}: {error}")
         return self
+
+
+def algorithm_parameters(name: str) -> set[str]:
+    """Return the parameters of algorithm ``name``'s estimator (its get_params)."""
+    from .baselines import build_baseline
+
+    if family(name) == "fairlearn":
+        return set(build_baseline(name, "demographic_parity", 0.01, 0)[0].get_params())
+    return set(our_estimators()[name]().get_params())
 
 
 def cli_fields(cls) -> list:
