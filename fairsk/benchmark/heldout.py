@@ -85,14 +85,9 @@ def _report(compiled, logits, y01, codes, n_boot, seed, split, warn=True):
             stacklevel=3,
         )
     z, y = (np.asarray(v, dtype=np.float64)[keep] for v in (logits, y01))
+    code = code[keep]
     return feasibility_report(
-        compiled,
-        z,
-        y,
-        code[keep],
-        confidence=CONFIDENCE,
-        n_boot=n_boot,
-        random_state=seed,
+        compiled, z, y, code, confidence=CONFIDENCE, n_boot=n_boot, random_state=seed
     ).iloc[0]
 
 
