@@ -67,10 +67,8 @@ class FairlearnConstraint(NamedTuple):
         """Build the fairlearn moment."""
         from fairlearn import reductions
 
-        kwargs = dict(self.kwargs)
-        if self.moment == "BoundedGroupLoss":
-            return reductions.BoundedGroupLoss(reductions.ZeroOneLoss(), **kwargs)
-        return getattr(reductions, self.moment)(**kwargs)
+        loss = [reductions.ZeroOneLoss()] if self.moment == "BoundedGroupLoss" else []
+        return getattr(reductions, self.moment)(*loss, **dict(self.kwargs))
 
 
 #: fairlearn bounds a group's 0-1 or square loss, never its BCE: the benchmark
@@ -90,11 +88,7 @@ def fairlearn_constraint(
         inner = fairlearn_constraint(proxy, bound, None)
         note = f"proxy: {inner.note} (fairlearn has no counterpart of {constraint})"
         return inner._replace(note=note)
-    key = "difference_bound"
-    if constraint.endswith("_ratio"):
-        key = "ratio_bound"
-    elif info.moment == "BoundedGroupLoss":
-        key = "upper_bound"
+    key = f"{info.kind}_bound"  # difference_bound, ratio_bound or upper_bound
     note = f"{info.moment}({key}={bound:g})"
     if info.moment == "BoundedGroupLoss":
         note = f"BoundedGroupLoss(ZeroOneLoss(), {key}={bound:g}) (0-1 loss, not BCE)"
@@ -134,11 +128,9 @@ def build_baseline(
         fl = fairlearn_constraint(constraint, bound, proxy)
         if fl is None:
             raise SkipRun(f"fairlearn has no counterpart of {constraint!r} (no proxy)")
+        if spec.mitigation == "threshold" and fl.threshold is None:
+            raise SkipRun(f"ThresholdOptimizer has no counterpart of {constraint!r}")
         if spec.mitigation == "threshold":
-            if fl.threshold is None:
-                raise SkipRun(
-                    f"ThresholdOptimizer has no counterpart of {constraint!r}"
-                )
             est = ThresholdOptimizer(
                 estimator=base,
                 constraints=fl.threshold,
@@ -149,9 +141,7 @@ def build_baseline(
             est = ExponentiatedGradient(base, fl.make_moment())
         else:
             est = GridSearch(base, fl.make_moment(), grid_size=21, grid_limit=1.0)
-    if params:
-        est.set_params(**params)
-    return est, fl
+    return est.set_params(**(params or {})), fl
 
 
 def _grid_search_choice(gs) -> tuple[int, bool]:
@@ -217,9 +207,6 @@ class FittedBaseline:
 
 def fit_baseline(name, estimator, X, y, A, seed: int) -> FittedBaseline:
     """Fit ``estimator`` on float64 ``X`` and wrap it in a :class:`FittedBaseline`."""
-    X = np.asarray(X, dtype=np.float64)
-    if FAIRLEARN_BASELINES[name].constrained:
-        estimator.fit(X, y, sensitive_features=A)
-    else:
-        estimator.fit(X, y)
+    groups = {"sensitive_features": A} if FAIRLEARN_BASELINES[name].constrained else {}
+    estimator.fit(np.asarray(X, dtype=np.float64), y, **groups)
     return FittedBaseline(name, estimator, seed)

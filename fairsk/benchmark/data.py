@@ -78,7 +78,7 @@ class BenchmarkData:
         }
 
 
-def _read_csv(spec: DatasetSpec):
+def _read_csv(spec: DatasetSpec, common: dict):
     from ..datasets import TabularEncoder
     from ..datasets._bunch import finish_loader
 
@@ -95,10 +95,8 @@ def _read_csv(spec: DatasetSpec):
     labels = frame[spec.target].astype(str)
     unique = labels.unique()
     numbers = pd.to_numeric(pd.Series(unique), errors="coerce")
-    # numbers by value, text alphabetically
-    values = list(
-        unique[np.argsort(numbers)] if numbers.notna().all() else sorted(unique)
-    )
+    order = np.argsort(numbers if numbers.notna().all() else unique)
+    values = list(unique[order])  # numbers by value, text alphabetically
     positive = spec.positive
     if positive is None:
         if len(values) != 2:
@@ -116,18 +114,8 @@ def _read_csv(spec: DatasetSpec):
     y = pd.Series((labels == positive).astype(np.int64), name=spec.target)
     X = frame.drop(columns=[spec.target])
     group = columns if len(columns) > 1 else columns[0]
-    X, y, A = finish_loader(
-        X,
-        y,
-        frame,
-        group=group,
-        min_group_size=spec.min_group_size,
-        drop_sensitive=spec.drop_sensitive,
-        return_X_y=True,
-        as_frame=True,
-        descr="",
-    )
-    return X, y, A, TabularEncoder(), positive
+    common = {**common, "group": group, "as_frame": True, "descr": ""}
+    return (*finish_loader(X, y, frame, **common), TabularEncoder(), positive)
 
 
 def _load(spec: DatasetSpec):
@@ -149,21 +137,17 @@ def _load(spec: DatasetSpec):
     }
     if spec.name == "adult":
         return (*load_adult(subset="all", **common), TabularEncoder(), ">50K")
-    if spec.name == "acs-income":
-        root = None if spec.data_home is None else get_data_home(spec.data_home)
-        X, y, A = load_acs(
-            "income",
-            list(spec.states),
-            spec.year,
-            download=spec.download,
-            root=None if root is None else root / "acs",
-            **common,
-        )
-        return X, y, A, ACSFeatureEncoder(), "PINCP > 50000"
     if spec.name == "pums":
         X, y, A = load_pums_income(spec.pums_csv, **common)
-        return X, y, A, ACSFeatureEncoder(), "PINCP > 50000"
-    return _read_csv(spec)
+    elif spec.name == "acs-income":
+        home = None if spec.data_home is None else get_data_home(spec.data_home) / "acs"
+        states = list(spec.states)
+        X, y, A = load_acs(
+            "income", states, spec.year, download=spec.download, root=home, **common
+        )
+    else:
+        return _read_csv(spec, common)
+    return X, y, A, ACSFeatureEncoder(), "PINCP > 50000"
 
 
 def _standard_encoder():
@@ -181,7 +165,10 @@ def _standard_encoder():
     )
 
 
-def _split(index, strata, size, seed, what):
+def _split(index, strata, size, seed, what="subset"):
+    """Stratified split of ``index`` (a subset of None or >= all rows keeps all)."""
+    if what == "subset" and (size is None or size >= len(index)):
+        return index, index[:0]
     try:
         return train_test_split(
             index, train_size=size, stratify=strata[index], random_state=seed
@@ -215,30 +202,19 @@ def load_benchmark_data(spec: DatasetSpec) -> BenchmarkData:
     A = np.asarray(A).astype(str)
     label = np.char.add("|", y.astype(str))
     strata = A if spec.stratify == "group" else np.char.add(A, label)
-    index = np.arange(len(y))
-    train, test = _split(index, strata, 1 - spec.test_size, spec.split_seed, "split")
-    if spec.max_train is not None and spec.max_train < len(train):
-        train, _ = _split(train, strata, spec.max_train, spec.split_seed, "subset")
-    if spec.max_test is not None and spec.max_test < len(test):
-        test, _ = _split(test, strata, spec.max_test, spec.split_seed, "subset")
-    train, test = np.sort(train), np.sort(test)
-    X = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
+    seed = spec.split_seed
+    train, test = _split(np.arange(len(y)), strata, 1 - spec.test_size, seed, "split")
+    train = np.sort(_split(train, strata, spec.max_train, seed)[0])
+    test = np.sort(_split(test, strata, spec.max_test, seed)[0])
     try:
         encoder.fit(X.iloc[train])
         X_train = np.asarray(encoder.transform(X.iloc[train]), dtype=np.float32)
         X_test = np.asarray(encoder.transform(X.iloc[test]), dtype=np.float32)
     except ValueError as exc:
         raise DataError(f"Cannot encode the features: {exc}") from exc
+    names = [str(f) for f in encoder.get_feature_names_out()]
+    groups = sorted(set(A[train].tolist()))
+    train_set, test_set = (X_train, y[train], A[train]), (X_test, y[test], A[test])
     return BenchmarkData(
-        spec,
-        X_train,
-        y[train],
-        A[train],
-        X_test,
-        y[test],
-        A[test],
-        feature_names=[str(f) for f in encoder.get_feature_names_out()],
-        n_rows=len(y),
-        groups=sorted(set(A[train].tolist())),
-        positive=str(positive),
+        spec, *train_set, *test_set, names, len(y), groups, str(positive)
     )

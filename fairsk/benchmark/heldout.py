@@ -47,10 +47,8 @@ def compile_on_train(constraint, bound, pairing, y01, groups):
     encoder = GroupEncoder()
     codes = encoder.fit_transform(np.asarray(groups))
     mass = cell_mass(codes, y01, len(encoder.groups_))
-    compiled = compile_constraints(
-        make_constraints(constraint, bound, pairing), mass, encoder.groups_
-    )
-    return compiled, encoder
+    constraints = make_constraints(constraint, bound, pairing)
+    return compile_constraints(constraints, mass, encoder.groups_), encoder
 
 
 def group_codes(encoder: GroupEncoder, groups) -> np.ndarray:
@@ -87,14 +85,9 @@ def _report(compiled, logits, y01, codes, n_boot, seed, split, warn=True):
             stacklevel=3,
         )
     z, y = (np.asarray(v, dtype=np.float64)[keep] for v in (logits, y01))
+    code = code[keep]
     return feasibility_report(
-        compiled,
-        z,
-        y,
-        code[keep],
-        confidence=CONFIDENCE,
-        n_boot=n_boot,
-        random_state=seed,
+        compiled, z, y, code, confidence=CONFIDENCE, n_boot=n_boot, random_state=seed
     ).iloc[0]
 
 
@@ -109,16 +102,15 @@ def constraint_values(compiled, logits, y01, codes, *, bound_free=False, seed=0)
         _report(compiled, logits[s], y01[s], codes[s], N_BOOT * (s == "test"), seed, s)
         for s in ("train", "test")
     )
-    free = bound_free
     return {
-        "constraint_bound": None if free else float(test["bound"]),
+        "constraint_bound": None if bound_free else float(test["bound"]),
         "train_constraint_value": float(train["value"]),
-        "train_constraint_violation": None if free else float(train["violation"]),
+        "train_constraint_violation": None if bound_free else float(train["violation"]),
         "test_constraint_value": float(test["value"]),
         "test_constraint_low": float(test["ci_low"]),
         "test_constraint_high": float(test["ci_high"]),
-        "test_constraint_violation": None if free else float(test["violation"]),
-        "test_constraint_holds": None if free else bool(test["holds"]),
+        "test_constraint_violation": None if bound_free else float(test["violation"]),
+        "test_constraint_holds": None if bound_free else bool(test["holds"]),
     }
 
 

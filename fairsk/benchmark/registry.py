@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import inspect
 
+from .baselines import FAIRLEARN_BASELINES
+
 __all__ = ["algorithm_names", "default_algorithms", "our_estimators"]
 
 #: Short names of the paper's methods (class names in ``fairsk``).
@@ -51,8 +53,6 @@ def our_estimators() -> dict[str, type]:
 
 def family(name: str) -> str:
     """Return ``"fairlearn"`` for fairlearn's baselines, ``"fairsk"`` otherwise."""
-    from .baselines import FAIRLEARN_BASELINES
-
     return "fairlearn" if name in FAIRLEARN_BASELINES else "fairsk"
 
 
@@ -65,8 +65,6 @@ def algorithm_names() -> list[str]:
     >>> names[0], "eg-logreg" in names, "logreg" in names
     ('sslalm', True, True)
     """
-    from .baselines import FAIRLEARN_BASELINES
-
     return [*our_estimators(), *FAIRLEARN_BASELINES]
 
 
