@@ -7,6 +7,7 @@ the range of the quantity (rates in [0, 1], gaps at least 0).
 
 from __future__ import annotations
 
+import functools
 import io
 
 import numpy as np
@@ -59,12 +60,26 @@ def _clip(mean, half, top=np.inf):
     return np.clip([np.minimum(half, mean), np.minimum(half, top - mean)], 0, None)
 
 
+def _styled(plot):
+    """Draw ``plot``'s figure under :data:`STYLE`.
+
+    rcParams apply when an artist is made, so the whole drawing runs in the context.
+    """
+
+    @functools.wraps(plot)
+    def draw(*args, **kwargs):
+        from matplotlib import rc_context
+
+        with rc_context(STYLE):
+            return plot(*args, **kwargs)
+
+    return draw
+
+
 def _figure(**kwargs):
-    from matplotlib import rc_context
     from matplotlib.figure import Figure
 
-    with rc_context(STYLE):
-        return Figure(layout="constrained", **kwargs)
+    return Figure(layout="constrained", **kwargs)
 
 
 def save_figure(fig) -> dict:
@@ -101,6 +116,7 @@ def _front(x, y) -> np.ndarray:
     return ok & ~np.any(better & strictly & ok[None], axis=1)
 
 
+@_styled
 def plot_frontier(summary, *, constraint, bounds, algorithms, y_metric="accuracy"):
     """Test ``y_metric`` against each test fairness measure, one line per method.
 
@@ -171,6 +187,7 @@ def _band(runs, key, x_key):
     return values.index.to_numpy(float), mean, _clip(mean, half)
 
 
+@_styled
 def plot_curves(records, *, constraint, bounds, algorithms, x_key="epoch"):
     """Per fairsk method: objective and constraint on train and test, per epoch.
 
@@ -241,7 +258,7 @@ def _clip_outliers(ax):
     if finite.size < 2:
         return
     typical = finite[finite <= 3 * np.median(finite)].max()
-    if finite.max() <= 2 * typical:
+    if typical <= 0 or finite.max() <= 2 * typical:
         return
     ax.set_ylim(0, 1.3 * typical)
     for p in (p for p in ax.patches if p.get_height() > 1.3 * typical):
@@ -249,6 +266,7 @@ def _clip_outliers(ax):
         ax.text(x, 1.27 * typical, text, **ON_BAR)
 
 
+@_styled
 def plot_groups(records, *, constraint, bound, algorithms):
     """Each group's statistics on the test set, per method, at ``bound``.
 

@@ -341,11 +341,16 @@ def _warm_up(device: str) -> None:
     """Fit a tiny network once per process: torch's first fit pays a one-off cost."""
     from ..estimators import UnconstrainedClassifier
 
-    if device not in _WARM:
-        X = np.random.default_rng(0).normal(size=(64, 4)).astype(np.float32)
-        clf = UnconstrainedClassifier(max_epochs=1, batch_size=16, device=device)
+    if device in _WARM:
+        return
+    X = np.random.default_rng(0).normal(size=(64, 4)).astype(np.float32)
+    clf = UnconstrainedClassifier(
+        max_epochs=1, batch_size=16, device=device, random_state=0
+    )
+    with warnings.catch_warnings():  # not the run's: kept out of its record
+        warnings.simplefilter("ignore")
         clf.fit(X, (X[:, 0] > 0).astype(int), sensitive_features=np.repeat([0, 1], 32))
-        _WARM.add(device)
+    _WARM.add(device)
 
 
 def _compile(spec: RunSpec, data):
