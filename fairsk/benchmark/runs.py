@@ -156,6 +156,13 @@ class _TimedCurves(_Curves):
             self.next = (slot + 1) * self.every
 
 
+def describe_budget(epochs: int | None, seconds: float | None) -> str:
+    """Describe a fairsk run's budget: seconds of training, or epochs."""
+    if seconds is not None:
+        return f"{seconds:g} s of training"
+    return "default epochs" if epochs is None else f"{epochs} epochs"
+
+
 def _name(obj) -> str:
     """Name an object in a run's parameters (a callback) by its class."""
     return type(obj).__name__
@@ -221,9 +228,7 @@ class RunSpec:
         """The training budget, readable."""
         if self.family == "fairlearn":
             return "fairlearn defaults"
-        if self.seconds is not None:
-            return f"{self.seconds:g} s"
-        return "default epochs" if self.epochs is None else f"{self.epochs} epochs"
+        return describe_budget(self.epochs, self.seconds)
 
     def problem_with(self, record) -> str | None:
         """Say why a stored run file cannot stand for this run (None: it can)."""

@@ -235,9 +235,9 @@ class Settings:
 
     def budget(self) -> str:
         """Describe the per-run budget of fairsk classifiers."""
-        if self.seconds is not None:
-            return f"{self.seconds:g} s of training"
-        return "default epochs" if self.epochs is None else f"{self.epochs} epochs"
+        from .runs import describe_budget
+
+        return describe_budget(self.epochs, self.seconds)
 
     def check(self) -> Settings:
         """Raise a ValueError naming the first invalid setting; return self."""

@@ -146,7 +146,7 @@ def test_execute_with_a_seconds_budget(tiny_data):
     spec = RunSpec("sgd", 0, "loss_gap", None, epochs=None, seconds=1e-6)
     rec = execute(spec, tiny_data)
     assert rec["status"] == "ok" and rec["epochs_run"] == 1
-    assert rec["budget"] == "1e-06 s"
+    assert rec["budget"] == "1e-06 s of training"
 
 
 def test_execute_turns_failures_into_records(tiny_data):
