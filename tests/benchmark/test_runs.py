@@ -19,7 +19,10 @@ def test_wall_clock_budget_stops_after_the_epoch_that_spends_it():
     X = rng.normal(size=(128, 3)).astype(np.float32)
     y = (X[:, 0] > 0).astype(int)
     clf = UnconstrainedClassifier(
-        max_epochs=10_000, batch_size=32, callbacks=[WallClockBudget(0.0)]
+        max_epochs=10_000,
+        batch_size=32,
+        callbacks=[WallClockBudget(0.0)],
+        random_state=0,
     )
     assert clf.fit(X, y).n_iter_ == 1
     # A budget that is never spent leaves max_epochs in charge.
