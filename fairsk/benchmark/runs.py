@@ -120,18 +120,21 @@ class _Curves(Callback):
     def _record(self, net, epoch, at=None):
         import torch
 
-        begin, p = time.perf_counter(), next(net.module_.parameters())
+        module, begin = net.module_, time.perf_counter()
+        p, training = next(module.parameters()), module.training
         self.points["epoch"].append(epoch)
         self.points["time"].append(self.training_seconds() if at is None else at)
+        module.eval()  # as predict sees it; batch norm learns nothing from test rows
         for split, item in self.sets.items():
             if not torch.is_tensor(item[0]):  # on the device once
                 item[0] = torch.as_tensor(item[0], dtype=p.dtype, device=p.device)
             with torch.no_grad():
-                z = net.module_(item[0]).reshape(-1).double().cpu().numpy()
+                z = module(item[0]).reshape(-1).double().cpu().numpy()
             bce = np.mean(np.logaddexp(0.0, z) - item[1] * z)
             self.points[f"{split}_objective"].append(float(bce))
             value = constraint_value(self.compiled, z, item[1], item[2])
             self.points[f"{split}_constraint"].append(value)
+        module.train(training)
         self.evaluating += time.perf_counter() - begin
 
     def on_epoch_end(self, net, **kwargs):

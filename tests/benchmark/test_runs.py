@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
+import torch
 
 import fairsk
 from fairsk import UnconstrainedClassifier
 from fairsk.benchmark import RunSpec, WallClockBudget, execute, plan_runs
 from fairsk.benchmark.heldout import HELD_OUT_FIELDS
 from fairsk.benchmark.registry import algorithm_names, our_estimators
-from fairsk.benchmark.runs import is_complete
+from fairsk.benchmark.runs import _compile, _Curves, is_complete
 from fairsk.estimators import BaseFairClassifier
 
 
@@ -173,3 +176,33 @@ def test_registry_finds_ours_and_new_classifiers(monkeypatch):
     monkeypatch.setattr(fairsk, "FooBarClassifier", FooBarClassifier, raising=False)
     monkeypatch.setattr(fairsk, "__all__", [*fairsk.__all__, "FooBarClassifier"])
     assert our_estimators()["foobar"] is FooBarClassifier
+
+
+class _BatchNormNet(torch.nn.Module):
+    """A batch-norm layer between two linear ones: its running mean shows its input."""
+
+    def __init__(self, n_features):
+        super().__init__()
+        self.body = torch.nn.Sequential(
+            torch.nn.Linear(n_features, 8),
+            torch.nn.BatchNorm1d(8),
+            torch.nn.Linear(8, 1),
+        )
+
+    def forward(self, X):
+        return self.body(X)
+
+
+def test_curves_evaluate_the_network_as_predict_does(tiny_data):
+    # A curve point runs the network on every train and test row: in train mode,
+    # batch norm would fold the test rows into its running statistics.
+    spec = RunSpec("sgd", 0, "loss_gap", None)
+    curves = _Curves(tiny_data, *_compile(spec, tiny_data))
+    module = _BatchNormNet(tiny_data.X_train.shape[1]).train()
+    net = SimpleNamespace(module_=module, history=[])
+    before = module.body[1].running_mean.clone()
+    curves.on_train_begin(net)
+    curves.on_epoch_end(net)
+    assert module.training  # training goes on as it was
+    assert torch.equal(module.body[1].running_mean, before)
+    assert len(curves.points["test_constraint"]) == 1
