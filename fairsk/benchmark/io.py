@@ -106,7 +106,13 @@ class RunStore:
 
 
 class FolderBusyError(RuntimeError):
-    """Another benchmark holds the output folder's lock."""
+    """Another benchmark holds the output folder's lock.
+
+    Examples
+    --------
+    >>> issubclass(FolderBusyError, RuntimeError)
+    True
+    """
 
 
 class FolderLock:

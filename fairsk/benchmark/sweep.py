@@ -65,7 +65,23 @@ SPEC_SETTINGS = ("constraint", "pairing", "epochs", "seconds", "batch_size",
 
 @dataclass
 class BenchmarkResult:
-    """What :func:`run_benchmark` did and wrote; its ``n_*`` fields count runs."""
+    """What :func:`run_benchmark` did and wrote.
+
+    Examples
+    --------
+    >>> import io, tempfile
+    >>> from rich.console import Console
+    >>> from fairsk.benchmark import DatasetSpec, Settings
+    >>> settings = Settings(
+    ...     dataset=DatasetSpec(max_train=300, max_test=300), algorithms=["sgd"],
+    ...     seeds=[0], epochs=1, n_jobs=1, plots=False, output=tempfile.mkdtemp(),
+    ... )
+    >>> result = run_benchmark(settings, console=Console(file=io.StringIO()))
+    >>> result.n_ran, result.n_resumed, result.n_errors
+    (1, 0, 0)
+    >>> run_benchmark(settings, console=Console(file=io.StringIO())).n_resumed
+    1
+    """
 
     records: list[dict]
     frame: pd.DataFrame
