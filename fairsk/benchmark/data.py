@@ -212,9 +212,13 @@ def load_benchmark_data(spec: DatasetSpec) -> BenchmarkData:
         X_test = np.asarray(encoder.transform(X.iloc[test]), dtype=np.float32)
     except ValueError as exc:
         raise DataError(f"Cannot encode the features: {exc}") from exc
-    names = [str(f) for f in encoder.get_feature_names_out()]
-    groups = sorted(set(A[train].tolist()))
     train_set, test_set = (X_train, y[train], A[train]), (X_test, y[test], A[test])
     return BenchmarkData(
-        spec, *train_set, *test_set, names, len(y), groups, str(positive)
+        spec,
+        *train_set,
+        *test_set,
+        feature_names=[str(f) for f in encoder.get_feature_names_out()],
+        n_rows=len(y),
+        groups=sorted(set(A[train].tolist())),
+        positive=str(positive),
     )
